@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Debian packages the tests run for real: MariaDB server, Prometheus (promtool), Jython, Maven.
+set -euo pipefail
+
+need=()
+command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server mariadb-client)
+command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+command -v jython >/dev/null 2>&1 || need+=(jython)
+command -v mvn >/dev/null 2>&1 || need+=(maven)
+command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+
+if [ "${#need[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then
+        echo "missing packages ${need[*]}: run as root (or install them) and try again" >&2
+        exit 1
+    fi
+    echo "installing: ${need[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    timeout 600 apt-get update -qq
+    timeout 1200 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

@@ -1,0 +1,1 @@
+"""The HTTP API (FastAPI): the OTLP receiver, the failure API, health and metrics."""

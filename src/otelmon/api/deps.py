@@ -1,0 +1,44 @@
+"""FastAPI dependencies: the runtime, the ingest token, size-limited bodies."""
+
+from __future__ import annotations
+
+import hmac
+
+from fastapi import HTTPException, Request
+
+from otelmon.api.runtime import Runtime
+from otelmon.otlp.errors import MalformedPayload, PayloadTooLarge
+
+
+async def get_runtime(request: Request) -> Runtime:
+    return request.app.state.runtime
+
+
+async def require_token(request: Request) -> None:
+    """Bearer token check, when ``OTELMON_INGEST_TOKEN`` is set; compared in constant time."""
+    token = request.app.state.runtime.settings.ingest_token
+    expected = token.get_secret_value() if token is not None else ""
+    if not expected:
+        return
+    scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), expected.encode()):
+        raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The raw body, refusing to buffer more than ``limit`` bytes whatever Content-Length claims."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            if int(declared) > limit:
+                raise PayloadTooLarge(f"body of {declared} bytes exceeds the limit of {limit} bytes")
+        except ValueError:
+            raise MalformedPayload("invalid Content-Length") from None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)

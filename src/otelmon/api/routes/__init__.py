@@ -1,0 +1,1 @@
+"""One router per concern; ``otelmon.api.app`` mounts them."""

@@ -1,0 +1,111 @@
+"""The failure API: report a failure as JSON, list and read stored failures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from otelmon.api.deps import get_runtime, read_body, require_token
+from otelmon.api.runtime import Runtime
+from otelmon.api.schemas import FailureDetail, FailurePage, FailureReport, FailureSummary, ReportAccepted
+from otelmon.failures.values import to_naive_utc
+from otelmon.links import trace_url
+from otelmon.storage import failures_repo
+from otelmon.storage.failures_repo import FailureFilter
+from otelmon.storage.rows import row_to_dict
+
+router = APIRouter(prefix="/api/v1", tags=["failures"], dependencies=[Depends(require_token)])
+
+_REPORT_LIMIT_BYTES = 2 * 1024 * 1024
+
+
+def _store_report(runtime: Runtime, report: FailureReport) -> tuple[int, bool]:
+    failure = report.to_failure()
+    stored = runtime.ingestor.store([failure])
+    if stored.created_ids:
+        return stored.created_ids[0], True
+    with runtime.engine.connect() as conn:
+        return failures_repo.find_id(conn, runtime.tables, failure.identity_key), False
+
+
+@router.post(
+    "/process-failure",
+    response_model=ReportAccepted,
+    status_code=201,
+    summary="Report a failure as JSON (201 created, 200 when it was already stored)",
+    responses={200: {"model": ReportAccepted}, 413: {}, 422: {}, 503: {}},
+    # The body is read with a size cap before validation, so its schema is declared here.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": FailureReport.model_json_schema()}},
+        }
+    },
+)
+async def report_failure(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    body = await read_body(request, min(runtime.settings.max_body_bytes, _REPORT_LIMIT_BYTES))
+    try:
+        report = FailureReport.model_validate_json(body)
+    except ValidationError as exc:
+        runtime.metrics.ingest_requests.labels("422").inc()
+        detail = exc.errors(include_url=False, include_context=False, include_input=False)
+        return JSONResponse({"detail": detail}, status_code=422)
+    failure_id, created = await run_in_threadpool(_store_report, runtime, report)
+    runtime.metrics.ingest_requests.labels("201" if created else "200").inc()
+    if created:
+        runtime.metrics.failures_stored.inc()
+    else:
+        runtime.metrics.failures_duplicate.inc()
+    return JSONResponse({"id": failure_id, "created": created}, status_code=201 if created else 200)
+
+
+def _with_link(runtime: Runtime, data: dict) -> dict:
+    data["trace_url"] = trace_url(runtime.settings, data.get("trace_id"))
+    return data
+
+
+@router.get("/failures", response_model=FailurePage, summary="Stored failures, newest first")
+async def list_failures(
+    runtime: Runtime = Depends(get_runtime),
+    since: datetime | None = Query(None, description="end_time >= since (ISO 8601, UTC if no zone)"),
+    until: datetime | None = Query(None, description="end_time < until"),
+    platform: str | None = None,
+    group: str | None = None,
+    process: str | None = None,
+    limit: int = Query(100, ge=1, le=500),
+    cursor: str | None = None,
+) -> FailurePage:
+    flt = FailureFilter(
+        since=to_naive_utc(since) if since else None,
+        until=to_naive_utc(until) if until else None,
+        platform=platform,
+        group=group,
+        process=process,
+    )
+
+    def query():
+        with runtime.engine.connect() as conn:
+            return failures_repo.list_failures(conn, runtime.tables, flt, limit, cursor)
+
+    try:
+        rows, next_cursor = await run_in_threadpool(query)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from None
+    items = [FailureSummary(**_with_link(runtime, row_to_dict(r, full=False))) for r in rows]
+    return FailurePage(items=items, next_cursor=next_cursor)
+
+
+@router.get("/failures/{failure_id}", response_model=FailureDetail, summary="One failure with its stack trace")
+async def get_failure(failure_id: int, runtime: Runtime = Depends(get_runtime)) -> FailureDetail:
+    def query():
+        with runtime.engine.connect() as conn:
+            return failures_repo.get_failure(conn, runtime.tables, failure_id)
+
+    row = await run_in_threadpool(query)
+    if row is None:
+        raise HTTPException(404, f"no failure {failure_id}")
+    return FailureDetail(**_with_link(runtime, row_to_dict(row, full=True)))

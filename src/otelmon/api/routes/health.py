@@ -1,0 +1,41 @@
+"""Liveness, readiness and Prometheus metrics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+
+from otelmon.api.deps import get_runtime
+from otelmon.api.runtime import Runtime
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is alive")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+def _ping(runtime: Runtime) -> None:
+    with runtime.engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+
+@router.get("/readyz", summary="The database is reachable")
+async def readyz(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
+    try:
+        await run_in_threadpool(_ping, runtime)
+    except SQLAlchemyError as exc:
+        runtime.metrics.database_up.set(0)
+        return JSONResponse({"status": "unavailable", "reason": exc.__class__.__name__}, status_code=503)
+    runtime.metrics.database_up.set(1)
+    return JSONResponse({"status": "ready"})
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+async def metrics(runtime: Runtime = Depends(get_runtime)) -> Response:
+    return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)

@@ -1,0 +1,57 @@
+"""``POST /v1/traces``: the OTLP/HTTP receiver the collector's errors pipeline exports to."""
+
+from __future__ import annotations
+
+import time
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from otelmon.api.deps import get_runtime, read_body, require_token
+from otelmon.api.runtime import Runtime
+from otelmon.failures.extract import Extraction, extract_failures
+from otelmon.ingest import StoreResult
+from otelmon.otlp.decode import decode_request, encode_response, media_type
+
+router = APIRouter(tags=["otlp"])
+
+
+def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> tuple[Extraction, StoreResult]:
+    # Runs in a worker thread: decoding a large batch and the database round trip must not
+    # stall the event loop (health checks and other requests keep being served).
+    request = decode_request(body, kind, encoding, runtime.settings.max_body_bytes)
+    extraction = extract_failures(request)
+    return extraction, runtime.ingestor.store(extraction.failures)
+
+
+@router.post(
+    "/v1/traces",
+    dependencies=[Depends(require_token)],
+    summary="OTLP/HTTP trace export (protobuf or JSON, optionally gzip)",
+    responses={
+        200: {"description": "ExportTraceServiceResponse in the request's content type"},
+        400: {"description": "malformed body"},
+        401: {"description": "missing or wrong bearer token"},
+        413: {"description": "body over the limit, before or after decompression"},
+        415: {"description": "unsupported Content-Type or Content-Encoding"},
+        503: {"description": "database unavailable; retry after Retry-After seconds"},
+    },
+)
+async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
+    started = time.perf_counter()
+    kind = media_type(request.headers.get("content-type"))
+    body = await read_body(request, runtime.settings.max_body_bytes)
+    extraction, stored = await run_in_threadpool(
+        _ingest, runtime, body, kind, request.headers.get("content-encoding")
+    )
+    m = runtime.metrics
+    m.spans_received.inc(extraction.spans_seen)
+    m.spans_rejected.inc(extraction.rejected)
+    m.failures_stored.inc(len(stored.created_ids))
+    m.failures_duplicate.inc(stored.duplicates)
+    if extraction.failures:
+        m.database_up.set(1)
+    m.ingest_requests.labels("200").inc()
+    m.ingest_duration.observe(time.perf_counter() - started)
+    message = "; ".join(extraction.reasons)
+    return Response(encode_response(kind, extraction.rejected, message), media_type=kind)

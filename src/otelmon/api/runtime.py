@@ -1,0 +1,61 @@
+"""What the routes share for the life of the app: settings, database, ingest pipeline, metrics."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from otelmon.api.metrics import ApiMetrics
+from otelmon.config import Settings
+from otelmon.ingest import FailureIngestor
+from otelmon.storage.database import create_db_engine
+from otelmon.storage.migrate import migrate
+from otelmon.storage.tables import Tables
+
+log = logging.getLogger(__name__)
+
+# At start the database may still be coming up (compose starts services together).
+_STARTUP_DEADLINE_SECONDS = 90
+_STARTUP_MAX_BACKOFF_SECONDS = 5
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    tables: Tables
+    ingestor: FailureIngestor
+    metrics: ApiMetrics
+
+    @classmethod
+    def start(cls, settings: Settings) -> Runtime:
+        engine = create_db_engine(settings)
+        _migrate_with_retries(engine)
+        tables = Tables.reflect(engine)
+        metrics = ApiMetrics()
+        metrics.database_up.set(1)
+        return cls(settings, engine, tables, FailureIngestor(engine, tables), metrics)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _migrate_with_retries(engine: Engine) -> None:
+    deadline = time.monotonic() + _STARTUP_DEADLINE_SECONDS
+    delay = 0.5
+    while True:
+        try:
+            applied = migrate(engine)
+            if applied:
+                log.info("schema migrations applied: %s", ", ".join(applied))
+            return
+        except SQLAlchemyError as exc:
+            if time.monotonic() + delay > deadline:
+                raise RuntimeError(f"database not reachable within {_STARTUP_DEADLINE_SECONDS}s: {exc}") from exc
+            log.warning("database not ready (%s); retrying in %.1fs", exc.__class__.__name__, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, _STARTUP_MAX_BACKOFF_SECONDS)

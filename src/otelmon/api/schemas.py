@@ -1,0 +1,103 @@
+"""Request and response bodies of the JSON API."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from otelmon.failures.model import Failure
+from otelmon.failures.values import to_naive_utc
+
+_HEX32 = r"^[0-9a-fA-F]{32}$"
+_HEX16 = r"^[0-9a-fA-F]{16}$"
+
+
+class FailureReport(BaseModel):
+    """A failure reported by something that does not speak OTLP (a shell script, a cron job)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    platform: str = Field(min_length=1, max_length=64, examples=["airflow"])
+    group: str = Field(min_length=1, max_length=255, examples=["daily_sales"])
+    process: str = Field(min_length=1, max_length=255, examples=["load"])
+    run_id: str | None = Field(None, max_length=255, description="With run_id, retries of the report are idempotent")
+    try_number: int | None = Field(None, ge=0)
+    error_type: str | None = Field(None, max_length=255)
+    error_message: str | None = Field(None, max_length=65536)
+    stacktrace: str | None = Field(None, max_length=1048576)
+    start_time: datetime | None = Field(None, description="ISO 8601; without a zone it is taken as UTC")
+    end_time: datetime | None = None
+    trace_id: str | None = Field(None, pattern=_HEX32)
+    span_id: str | None = Field(None, pattern=_HEX16)
+    host: str | None = Field(None, max_length=255)
+    idempotency_key: str | None = Field(
+        None, max_length=255, description="Makes retries idempotent when there is no run_id or span id"
+    )
+    attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=256)
+
+    def to_failure(self) -> Failure:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        end = to_naive_utc(self.end_time) if self.end_time else None
+        start = to_naive_utc(self.start_time) if self.start_time else None
+        end = end or start or now
+        start = start or end
+        return Failure(
+            platform=self.platform,
+            group=self.group,
+            process=self.process,
+            span_name=self.process,
+            start_time=start,
+            end_time=end,
+            run_id=self.run_id,
+            try_number=self.try_number,
+            trace_id=self.trace_id.lower() if self.trace_id else None,
+            span_id=self.span_id.lower() if self.span_id else None,
+            host=self.host,
+            error_type=self.error_type,
+            error_message=self.error_message,
+            stacktrace=self.stacktrace,
+            attributes={"report": dict(self.attributes)},
+            idempotency_key=self.idempotency_key
+            or f"{start.isoformat()}|{self.error_type}|{self.error_message}",
+        )
+
+
+class ReportAccepted(BaseModel):
+    id: int
+    created: bool
+
+
+class FailureSummary(BaseModel):
+    id: int
+    fingerprint: str
+    platform: str
+    group: str
+    process: str
+    run_id: str | None
+    try_number: int | None
+    trace_id: str | None
+    span_id: str | None
+    service_name: str | None
+    span_name: str
+    host: str | None
+    error_type: str | None
+    error_message: str | None
+    start_time: datetime
+    end_time: datetime
+    duration_seconds: float
+    received_at: datetime
+    digest_id: int | None
+    trace_url: str | None = None
+
+
+class FailureDetail(FailureSummary):
+    parent_span_id: str | None
+    stacktrace: str | None
+    attributes: dict[str, Any]
+
+
+class FailurePage(BaseModel):
+    items: list[FailureSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next (older) page")

@@ -1,0 +1,1 @@
+"""OTLP/HTTP wire handling: bodies in, ``ExportTraceServiceRequest`` out, responses back."""

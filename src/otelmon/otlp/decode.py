@@ -1,0 +1,63 @@
+"""Turn an OTLP/HTTP request body into an ``ExportTraceServiceRequest``."""
+
+from __future__ import annotations
+
+import json
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+
+from otelmon.otlp.decompress import decode_content
+from otelmon.otlp.errors import MalformedPayload, UnsupportedMediaType
+from otelmon.otlp.json_ids import rewrite_hex_ids
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+
+def media_type(content_type: str | None) -> str:
+    """The bare media type, or raise 415 for anything OTLP/HTTP does not define."""
+    kind = (content_type or "").split(";", 1)[0].strip().lower()
+    if kind not in (PROTOBUF, JSON):
+        raise UnsupportedMediaType(
+            f"unsupported Content-Type {content_type!r}; use {PROTOBUF} or {JSON}"
+        )
+    return kind
+
+
+def decode_request(
+    body: bytes, content_type: str, content_encoding: str | None, limit: int
+) -> ExportTraceServiceRequest:
+    kind = media_type(content_type)
+    raw = decode_content(body, content_encoding, limit)
+    request = ExportTraceServiceRequest()
+    if kind == PROTOBUF:
+        try:
+            request.ParseFromString(raw)
+        except (DecodeError, RuntimeWarning) as exc:
+            raise MalformedPayload(f"invalid OTLP protobuf: {exc}") from None
+        return request
+    try:
+        document = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise MalformedPayload(f"invalid JSON: {exc}") from None
+    rewrite_hex_ids(document)
+    try:
+        json_format.ParseDict(document, request, ignore_unknown_fields=True)
+    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
+        raise MalformedPayload(f"invalid OTLP JSON: {exc}") from None
+    return request
+
+
+def encode_response(kind: str, rejected_spans: int = 0, error_message: str = "") -> bytes:
+    response = ExportTraceServiceResponse()
+    if rejected_spans or error_message:
+        response.partial_success.rejected_spans = rejected_spans
+        response.partial_success.error_message = error_message
+    if kind == PROTOBUF:
+        return response.SerializeToString()
+    return json_format.MessageToJson(response, indent=None).encode()

@@ -1,0 +1,1 @@
+"""Storage on SQLAlchemy Core: MariaDB in production, SQLite with no configuration at all."""

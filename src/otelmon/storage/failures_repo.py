@@ -1,0 +1,115 @@
+"""Reads and idempotent writes of the ``failures`` table."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from otelmon.failures.model import Failure
+from otelmon.storage.dialect import is_mysql
+from otelmon.storage.rows import failure_row
+from otelmon.storage.tables import Tables
+
+# SQLite caps bound parameters per statement; 200 rows x 22 columns stays well inside it.
+_ROWS_PER_STATEMENT = 200
+
+
+def insert_failures(
+    conn: Connection, tables: Tables, failures: Sequence[Failure], received_at: datetime, ingest_id: str
+) -> list[int]:
+    """Insert or merge failures; returns the ids of rows this call created (not redelivered ones).
+
+    A failure already stored (same identity) only widens its time range: a task's outer span and an
+    inner step's span both report the same try, and a redelivery changes nothing.
+    """
+    table = tables.failures
+    rows = sorted((failure_row(table, f, received_at, ingest_id) for f in failures), key=lambda r: r["identity_key"])
+    mysql = is_mysql(conn.dialect.name)
+    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
+        chunk = rows[start : start + _ROWS_PER_STATEMENT]
+        if mysql:
+            stmt = mysql_insert(table).values(chunk)
+            stmt = stmt.on_duplicate_key_update(
+                start_time=func.least(table.c.start_time, stmt.inserted.start_time),
+                end_time=func.greatest(table.c.end_time, stmt.inserted.end_time),
+            )
+        else:
+            stmt = sqlite_insert(table).values(chunk)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[table.c.identity_key],
+                set_={
+                    "start_time": func.min(table.c.start_time, stmt.excluded.start_time),
+                    "end_time": func.max(table.c.end_time, stmt.excluded.end_time),
+                },
+            )
+        conn.execute(stmt)
+    if not rows:
+        return []
+    created = conn.execute(select(table.c.id).where(table.c.ingest_id == ingest_id).order_by(table.c.id))
+    return list(created.scalars())
+
+
+@dataclass(frozen=True)
+class FailureFilter:
+    since: datetime | None = None
+    until: datetime | None = None
+    platform: str | None = None
+    group: str | None = None
+    process: str | None = None
+
+
+def encode_cursor(end_time: datetime, failure_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{end_time.isoformat()}|{failure_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        end_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        return datetime.fromisoformat(end_text), int(id_text)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError("invalid cursor") from exc
+
+
+def list_failures(
+    conn: Connection, tables: Tables, flt: FailureFilter, limit: int, cursor: str | None
+) -> tuple[list[Any], str | None]:
+    """Newest first by end time, keyset-paginated so deep pages cost the same as the first."""
+    t = tables.failures
+    query = select(t)
+    if flt.since is not None:
+        query = query.where(t.c.end_time >= flt.since)
+    if flt.until is not None:
+        query = query.where(t.c.end_time < flt.until)
+    if flt.platform:
+        query = query.where(t.c.platform == flt.platform)
+    if flt.group:
+        query = query.where(t.c.group_name == flt.group)
+    if flt.process:
+        query = query.where(t.c.process_name == flt.process)
+    if cursor:
+        end_time, last_id = decode_cursor(cursor)
+        query = query.where(or_(t.c.end_time < end_time, and_(t.c.end_time == end_time, t.c.id < last_id)))
+    rows = list(conn.execute(query.order_by(t.c.end_time.desc(), t.c.id.desc()).limit(limit + 1)))
+    next_cursor = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor(last.end_time, last.id)
+    return rows, next_cursor
+
+
+def get_failure(conn: Connection, tables: Tables, failure_id: int) -> Any | None:
+    t = tables.failures
+    return conn.execute(select(t).where(t.c.id == failure_id)).first()
+
+
+def find_id(conn: Connection, tables: Tables, identity_key: str) -> int:
+    t = tables.failures
+    return conn.execute(select(t.c.id).where(t.c.identity_key == identity_key)).scalar_one()

@@ -1,0 +1,55 @@
+"""Apply the numbered files of ``sql/migrations`` once each, recording them in ``schema_migrations``."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+
+from sqlalchemy import Engine, text
+
+from otelmon.storage.dialect import is_mysql, split_statements, to_sqlite
+from otelmon.storage.sqlfiles import migration_files
+
+log = logging.getLogger(__name__)
+
+_LOCK_NAME = "otelmon_migrate"
+_LOCK_TIMEOUT_SECONDS = 60
+
+_CREATE_LEDGER = (
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version VARCHAR(255) NOT NULL PRIMARY KEY,"
+    " applied_at DATETIME(6) NOT NULL)"
+)
+
+
+def migrate(engine: Engine) -> list[str]:
+    """Bring the schema up to date; returns the versions applied now. Safe with several replicas."""
+    applied_now: list[str] = []
+    mysql = is_mysql(engine.dialect.name)
+    with engine.connect() as conn:
+        if mysql:
+            # Several API replicas may start together; DDL is idempotent but the ledger insert is not.
+            got = conn.execute(text("SELECT GET_LOCK(:n, :t)"), {"n": _LOCK_NAME, "t": _LOCK_TIMEOUT_SECONDS})
+            if got.scalar() != 1:
+                raise RuntimeError("timed out waiting for the migration lock")
+        try:
+            conn.execute(text(_CREATE_LEDGER))
+            conn.commit()
+            done = {row[0] for row in conn.execute(text("SELECT version FROM schema_migrations"))}
+            for path in migration_files():
+                version = path.stem
+                if version in done:
+                    continue
+                log.info("applying migration %s", version)
+                for statement in split_statements(path.read_text(encoding="utf-8")):
+                    conn.execute(text(statement if mysql else to_sqlite(statement)))
+                conn.execute(
+                    text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)"),
+                    {"v": version, "t": datetime.now(timezone.utc).replace(tzinfo=None)},
+                )
+                conn.commit()
+                applied_now.append(version)
+        finally:
+            if mysql:
+                conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": _LOCK_NAME})
+    return applied_now

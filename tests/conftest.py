@@ -1,0 +1,70 @@
+"""Shared fixtures: a real MariaDB (started here when none is given) and the API under uvicorn.
+
+Set ``OTELMON_TEST_MARIADB_DIR`` to reuse a data directory between runs, or leave it unset for a
+fresh server in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine
+
+from otelmon.storage.migrate import migrate
+from tests.harness.api_server import ApiServer
+from tests.harness.mariadb import MariaDBServer
+
+
+@pytest.fixture(scope="session")
+def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:
+    server = MariaDBServer(tmp_path_factory.mktemp("mariadb")).start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
+@pytest.fixture
+def mariadb_database(mariadb_server: MariaDBServer) -> Iterator[str]:
+    """A fresh, empty database on the shared server; its SQLAlchemy URL."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    url = mariadb_server.create_database(name)
+    try:
+        yield url
+    finally:
+        mariadb_server.drop_database(name)
+
+
+@pytest.fixture
+def mariadb_url(mariadb_database: str) -> str:
+    """A fresh database with the schema from sql/ applied."""
+    engine = create_engine(mariadb_database)
+    try:
+        migrate(engine)
+    finally:
+        engine.dispose()
+    return mariadb_database
+
+
+@pytest.fixture
+def start_api() -> Iterator[Callable[..., ApiServer]]:
+    """Start ``otelmon serve`` with the given environment; every server is stopped afterwards."""
+    servers: list[ApiServer] = []
+
+    def start(env: dict[str, str], cwd: Path | None = None, clean_env: bool = False) -> ApiServer:
+        server = ApiServer(env, cwd=cwd, clean_env=clean_env)
+        servers.append(server)
+        return server.start()
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def api_server(start_api: Callable[..., ApiServer], mariadb_url: str) -> ApiServer:
+    """The API on MariaDB, without an ingest token."""
+    return start_api({"OTELMON_DATABASE_URL": mariadb_url})

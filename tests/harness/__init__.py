@@ -1,0 +1,1 @@
+"""Real servers for tests and benchmarks: a private MariaDB, the OtelMon API under uvicorn, SMTP."""
