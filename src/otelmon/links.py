@@ -27,3 +27,8 @@ def trace_url(settings: Settings, trace_id: str | None) -> str | None:
     }
     encoded = quote(json.dumps(panes, separators=(",", ":")), safe="")
     return f"{settings.grafana_url.rstrip('/')}/explore?schemaVersion=1&panes={encoded}&orgId=1"
+
+
+def dashboard_url(settings: Settings, uid: str) -> str:
+    """A provisioned Grafana dashboard (uids are fixed in grafana/dashboards/)."""
+    return f"{settings.grafana_url.rstrip('/')}/d/{quote(uid, safe='')}"

@@ -12,7 +12,8 @@ from google.rpc import status_pb2
 from starlette.concurrency import run_in_threadpool
 
 from otelmon import __version__
-from otelmon.api.routes import failures, health, otlp
+from otelmon.alerting.worker import AlertWorker
+from otelmon.api.routes import alerts, failures, health, otlp
 from otelmon.api.runtime import Runtime
 from otelmon.config import Settings, get_settings
 from otelmon.otlp.decode import PROTOBUF
@@ -29,9 +30,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = await run_in_threadpool(Runtime.start, settings)
         app.state.runtime = runtime
+        worker = None
+        if settings.alerts_enabled:
+            worker = AlertWorker(runtime.engine, runtime.tables, settings, runtime.metrics)
+            worker.start()
+        app.state.alert_worker = worker
         try:
             yield
         finally:
+            if worker is not None:
+                await worker.stop()
             await run_in_threadpool(runtime.close)
 
     app = FastAPI(
@@ -42,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.include_router(otlp.router)
     app.include_router(failures.router)
+    app.include_router(alerts.router)
     app.include_router(health.router)
     app.add_exception_handler(OtlpError, _otlp_error)
     app.add_exception_handler(DatabaseUnavailable, _database_unavailable)

@@ -14,6 +14,12 @@ async def get_runtime(request: Request) -> Runtime:
     return request.app.state.runtime
 
 
+def wake_alerts(request: Request) -> None:
+    worker = getattr(request.app.state, "alert_worker", None)
+    if worker is not None:
+        worker.wake()
+
+
 async def require_token(request: Request) -> None:
     """Bearer token check, when ``OTELMON_INGEST_TOKEN`` is set; compared in constant time."""
     token = request.app.state.runtime.settings.ingest_token

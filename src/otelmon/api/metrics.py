@@ -26,4 +26,15 @@ class ApiMetrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
+        self.alerts_sent = Counter("otelmon_alerts_sent", "Alert emails delivered to the SMTP server", registry=r)
+        self.alerts_suppressed = Counter(
+            "otelmon_alerts_suppressed",
+            "Failing traces not emailed: fingerprint within the repeat interval",
+            registry=r,
+        )
+        self.alerts_held = Counter(
+            "otelmon_alerts_held", "Failures held back by the storm cap (named in a summary email)", registry=r
+        )
+        self.alerts_failed = Counter("otelmon_alerts_failed", "Alerts given up after the last retry", registry=r)
+        self.outbox_backlog = Gauge("otelmon_outbox_backlog", "Alerts waiting to be dispatched or sent", registry=r)
         self.database_up = Gauge("otelmon_database_up", "1 when the last database operation succeeded", registry=r)

@@ -10,8 +10,18 @@ from sqlalchemy import Engine, MetaData, Table
 @dataclass(frozen=True)
 class Tables:
     failures: Table
+    alert_outbox: Table
+    alerts: Table
+    alert_fingerprints: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
-        return cls(failures=Table("failures", metadata, autoload_with=engine))
+        metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints"])
+        t = metadata.tables
+        return cls(
+            failures=t["failures"],
+            alert_outbox=t["alert_outbox"],
+            alerts=t["alerts"],
+            alert_fingerprints=t["alert_fingerprints"],
+        )

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from otelmon.api.deps import get_runtime, read_body, require_token
+from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
 from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import FailureDetail, FailurePage, FailureReport, FailureSummary, ReportAccepted
 from otelmon.failures.values import to_naive_utc
@@ -57,6 +57,7 @@ async def report_failure(request: Request, runtime: Runtime = Depends(get_runtim
     failure_id, created = await run_in_threadpool(_store_report, runtime, report)
     runtime.metrics.ingest_requests.labels("201" if created else "200").inc()
     if created:
+        wake_alerts(request)
         runtime.metrics.failures_stored.inc()
     else:
         runtime.metrics.failures_duplicate.inc()

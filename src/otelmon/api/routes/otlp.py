@@ -7,7 +7,7 @@ import time
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from otelmon.api.deps import get_runtime, read_body, require_token
+from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
 from otelmon.api.runtime import Runtime
 from otelmon.failures.extract import Extraction, extract_failures
 from otelmon.ingest import StoreResult
@@ -44,6 +44,8 @@ async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime
     extraction, stored = await run_in_threadpool(
         _ingest, runtime, body, kind, request.headers.get("content-encoding")
     )
+    if stored.created_ids:
+        wake_alerts(request)
     m = runtime.metrics
     m.spans_received.inc(extraction.spans_seen)
     m.spans_rejected.inc(extraction.rejected)

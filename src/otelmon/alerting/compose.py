@@ -1,0 +1,105 @@
+"""An alert row -> the email a person reads (templates ``alert.*`` and ``storm_summary.*``)."""
+
+from __future__ import annotations
+
+import json
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from otelmon.config import Settings
+from otelmon.email.failure_view import failure_view
+from otelmon.email.message import MAX_EMAIL_BYTES, build_message, message_size, stable_message_id
+from otelmon.email.render import render_html, render_text
+from otelmon.links import dashboard_url
+from otelmon.storage.tables import Tables
+
+MAX_CAUSES = 20
+MAX_SUMMARY_ROWS = 50
+# Tried in order until the message fits the size ceiling: fewer stack lines, then none.
+_STACK_BUDGETS = (40, 15, 0)
+
+
+def alert_subject(head: dict[str, Any], more: int) -> str:
+    subject = f"[OtelMon] FAILED {head['platform']} / {head['group']} / {head['process']}"
+    return subject + (f" (+{more} more in this trace)" if more else "")
+
+
+def compose(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
+    if alert.kind == "summary":
+        return _compose_summary(conn, tables, settings, alert)
+    return _compose_failure(conn, tables, settings, alert)
+
+
+def _members(conn: Connection, tables: Tables, alert_id: int, limit: int | None = None) -> list[Any]:
+    ob, f = tables.alert_outbox, tables.failures
+    query = select(f).join(ob, ob.c.failure_id == f.c.id).where(ob.c.alert_id == alert_id).order_by(
+        f.c.start_time, f.c.id
+    )
+    return list(conn.execute(query.limit(limit) if limit else query))
+
+
+def _compose_failure(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
+    f = tables.failures
+    head_row = conn.execute(select(f).where(f.c.id == alert.head_failure_id)).one()
+    others = [r for r in _members(conn, tables, alert.id, MAX_CAUSES + 1) if r.id != alert.head_failure_id]
+    more_total = alert.failure_count - 1
+    causes = [failure_view(r, settings, stack_lines=0) for r in others[:MAX_CAUSES]]
+    for stack_lines in _STACK_BUDGETS:
+        head = failure_view(head_row, settings, stack_lines=stack_lines)
+        context = {
+            "title": "OtelMon alert",
+            "alert_id": alert.id,
+            "head": head,
+            "causes": causes,
+            "more_causes": max(more_total - len(causes), 0),
+            "suppressed_count": alert.suppressed_count,
+            "display_tz": settings.display_timezone,
+            "repeat_interval": settings.alert_repeat_interval_seconds,
+        }
+        msg = _message(settings, alert, alert_subject(head, more_total), "alert", context)
+        if message_size(msg) <= MAX_EMAIL_BYTES:
+            return msg
+        causes = causes[:5]
+    return msg
+
+
+def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
+    ob, f = tables.alert_outbox, tables.failures
+    kinds = conn.execute(
+        select(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type,
+               func.min(f.c.error_message).label("error_message"), func.count().label("count"),
+               func.min(f.c.end_time).label("first"), func.max(f.c.end_time).label("last"))
+        .join(ob, ob.c.failure_id == f.c.id)
+        .where(ob.c.alert_id == alert.id)
+        .group_by(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type)
+        .order_by(func.count().desc())
+    ).all()
+    rows = [{"platform": k.platform, "group": k.group_name, "process": k.process_name, "error_type": k.error_type,
+             "error_message": (k.error_message or "")[:300], "count": k.count} for k in kinds[:MAX_SUMMARY_ROWS]]
+    context = {
+        "title": "OtelMon storm summary",
+        "alert_id": alert.id,
+        "held_total": alert.failure_count,
+        "storm_cap": settings.alert_storm_cap_per_minute,
+        "rows": rows,
+        "more_rows": max(len(kinds) - len(rows), 0),
+        "first_time": min((k.first for k in kinds), default=None),
+        "last_time": max((k.last for k in kinds), default=None),
+        "failures_url": dashboard_url(settings, "otelmon-failures"),
+    }
+    subject = f"[OtelMon] {alert.failure_count} more failures held back (over {context['storm_cap']}/min)"
+    return _message(settings, alert, subject, "storm_summary", context)
+
+
+def _message(settings: Settings, alert: Any, subject: str, template: str, context: dict) -> EmailMessage:
+    return build_message(
+        subject=subject,
+        text=render_text(f"{template}.txt.j2", context),
+        html=render_html(f"{template}.html.j2", context),
+        mail_from=settings.smtp_mail_from,
+        recipients=json.loads(alert.recipients),
+        message_id=stable_message_id("alert", alert.id, settings.smtp_mail_from),
+        headers={"X-OtelMon-Alert": str(alert.id), "X-OtelMon-Fingerprint": alert.fingerprint or "summary"},
+    )

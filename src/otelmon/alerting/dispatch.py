@@ -1,0 +1,194 @@
+"""Turn due outbox rows into alerts: group by trace, throttle by fingerprint, cap storms.
+
+Each pass is one transaction over rows locked with ``FOR UPDATE SKIP LOCKED`` (MariaDB), so several
+API replicas dispatch side by side without taking the same group twice.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED
+from otelmon.alerting.routing import recipients_for, recipients_for_many
+from otelmon.config import Settings
+from otelmon.storage.dialect import is_mysql
+from otelmon.storage.tables import Tables
+
+GROUPS_PER_PASS = 500
+STORM_WINDOW = timedelta(minutes=1)
+PENDING = "pending"
+
+
+@dataclass
+class DispatchStats:
+    alerted: int = 0
+    suppressed: int = 0
+    held: int = 0
+    summaries: int = 0
+
+    def add(self, other: DispatchStats) -> None:
+        self.alerted += other.alerted
+        self.suppressed += other.suppressed
+        self.held += other.held
+        self.summaries += other.summaries
+
+
+def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> DispatchStats:
+    total = DispatchStats()
+    # Bounded: a storm larger than this many passes is finished by the next tick.
+    for _ in range(20):
+        with engine.begin() as conn:
+            stats, more = _dispatch_pass(conn, tables, settings, now)
+        total.add(stats)
+        if not more:
+            break
+    with engine.begin() as conn:
+        total.summaries += _summarize_held(conn, tables, settings, now)
+    return total
+
+
+def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> tuple[DispatchStats, bool]:
+    ob, f = tables.alert_outbox, tables.failures
+    keys = list(
+        conn.execute(
+            select(ob.c.group_key).where(ob.c.state == NEW, ob.c.due_at <= now).distinct().limit(GROUPS_PER_PASS)
+        ).scalars()
+    )
+    stats = DispatchStats()
+    if not keys:
+        return stats, False
+    # Every new member of a due group goes with it, also those whose own wait has not run out.
+    locked = conn.execute(
+        select(ob.c.failure_id, ob.c.group_key)
+        .where(ob.c.state == NEW, ob.c.group_key.in_(keys))
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not locked:
+        return stats, len(keys) == GROUPS_PER_PASS
+    members: dict[str, list[int]] = defaultdict(list)
+    for failure_id, group_key in locked:
+        members[group_key].append(failure_id)
+    failures = {
+        row.id: row
+        for row in conn.execute(
+            select(f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.span_id, f.c.parent_span_id,
+                   f.c.start_time, f.c.end_time).where(f.c.id.in_([fid for fid, _ in locked]))
+        )
+    }
+    groups = sorted(members.items(), key=lambda item: min(failures[i].end_time for i in item[1]))
+    heads = {key: _outermost([failures[i] for i in ids]) for key, ids in groups}
+    throttle = _load_throttle(conn, tables, {h.fingerprint for h in heads.values()})
+    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now)
+    repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
+
+    for key, ids in groups:
+        head = heads[key]
+        state = throttle.get(head.fingerprint)
+        if state is not None and now - state["last_alerted_at"] < repeat:
+            state["suppressed_count"] += 1
+            state["dirty"] = True
+            _mark(conn, tables, ids, SUPPRESSED, None)
+            stats.suppressed += 1
+        elif budget > 0:
+            alert_id = _create_alert(
+                conn, tables, now, kind="failure", group_key=key, fingerprint=head.fingerprint,
+                head_failure_id=head.id, failure_count=len(ids),
+                suppressed_count=state["suppressed_count"] if state else 0,
+                recipients=recipients_for(settings, head.platform, head.group_name),
+            )
+            throttle[head.fingerprint] = {"last_alerted_at": now, "suppressed_count": 0, "dirty": True}
+            _mark(conn, tables, ids, ALERTED, alert_id)
+            budget -= 1
+            stats.alerted += 1
+        else:
+            _mark(conn, tables, ids, HELD, None)
+            stats.held += len(ids)
+    _save_throttle(conn, tables, throttle)
+    return stats, len(keys) == GROUPS_PER_PASS
+
+
+def _outermost(failures: list[Any]) -> Any:
+    """The head of a trace's failures: a span whose parent did not fail too; the earliest, longest one."""
+    span_ids = {f.span_id for f in failures if f.span_id}
+    roots = [f for f in failures if not f.parent_span_id or f.parent_span_id not in span_ids] or failures
+    return min(roots, key=lambda f: (f.start_time, -(f.end_time - f.start_time).total_seconds(), f.id))
+
+
+def _emails_in_window(conn: Connection, tables: Tables, now: datetime) -> int:
+    a = tables.alerts
+    query = select(func.count()).where(a.c.kind == "failure", a.c.created_at > now - STORM_WINDOW)
+    return conn.execute(query).scalar_one()
+
+
+def _load_throttle(conn: Connection, tables: Tables, fingerprints: set[str]) -> dict[str, dict]:
+    fp = tables.alert_fingerprints
+    rows = conn.execute(select(fp).where(fp.c.fingerprint.in_(fingerprints)).with_for_update()).all()
+    return {r.fingerprint: {"last_alerted_at": r.last_alerted_at, "suppressed_count": r.suppressed_count,
+                            "dirty": False} for r in rows}
+
+
+def _save_throttle(conn: Connection, tables: Tables, throttle: dict[str, dict]) -> None:
+    fp = tables.alert_fingerprints
+    rows = [{"fingerprint": key, "last_alerted_at": v["last_alerted_at"], "suppressed_count": v["suppressed_count"]}
+            for key, v in throttle.items() if v["dirty"]]
+    if not rows:
+        return
+    if is_mysql(conn.dialect.name):
+        stmt = mysql_insert(fp)
+        stmt = stmt.on_duplicate_key_update(
+            last_alerted_at=stmt.inserted.last_alerted_at, suppressed_count=stmt.inserted.suppressed_count
+        )
+    else:
+        stmt = sqlite_insert(fp)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[fp.c.fingerprint],
+            set_={"last_alerted_at": stmt.excluded.last_alerted_at, "suppressed_count": stmt.excluded.suppressed_count},
+        )
+    conn.execute(stmt, rows)
+
+
+def _mark(conn: Connection, tables: Tables, failure_ids: list[int], state: str, alert_id: int | None) -> None:
+    ob = tables.alert_outbox
+    conn.execute(update(ob).where(ob.c.failure_id.in_(failure_ids)).values(state=state, alert_id=alert_id))
+
+
+def _create_alert(conn: Connection, tables: Tables, now: datetime, *, recipients: list[str], **values: Any) -> int:
+    result = conn.execute(
+        tables.alerts.insert().values(
+            recipients=json.dumps(recipients), state=PENDING, attempts=0, next_attempt_at=now, created_at=now, **values
+        )
+    )
+    return result.inserted_primary_key[0]
+
+
+def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> int:
+    """One summary email per storm window names every failure held back by the cap."""
+    a, ob, f = tables.alerts, tables.alert_outbox, tables.failures
+    recent = conn.execute(
+        select(func.count()).where(a.c.kind == "summary", a.c.created_at > now - STORM_WINDOW)
+    ).scalar_one()
+    if recent:
+        return 0
+    held = conn.execute(
+        select(ob.c.failure_id, f.c.platform, f.c.group_name)
+        .join(f, f.c.id == ob.c.failure_id)
+        .where(ob.c.state == HELD)
+        .with_for_update(skip_locked=True)
+    ).all()
+    if not held:
+        return 0
+    alert_id = _create_alert(
+        conn, tables, now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None,
+        failure_count=len(held), suppressed_count=0,
+        recipients=recipients_for_many(settings, {(r.platform, r.group_name) for r in held}),
+    )
+    _mark(conn, tables, [r.failure_id for r in held], SUMMARIZED, alert_id)
+    return 1

@@ -1,0 +1,70 @@
+"""``GET /api/v1/alerts``: alert history and the state of the outbox."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from otelmon.api.deps import get_runtime, require_token
+from otelmon.api.runtime import Runtime
+
+router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_token)])
+
+
+class AlertItem(BaseModel):
+    id: int
+    kind: str
+    state: str
+    subject: str | None
+    recipients: list[str]
+    fingerprint: str | None
+    head_failure_id: int | None
+    failure_count: int
+    suppressed_count: int
+    attempts: int
+    last_error: str | None
+    message_id: str | None
+    created_at: datetime
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+
+class AlertPage(BaseModel):
+    items: list[AlertItem]
+    next_before_id: int | None
+    alerts_by_state: dict[str, int]
+    outbox_by_state: dict[str, int]
+
+
+@router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
+async def list_alerts(
+    runtime: Runtime = Depends(get_runtime),
+    state: str | None = Query(None, description="pending, sending, sent or failed"),
+    limit: int = Query(50, ge=1, le=500),
+    before_id: int | None = Query(None, description="Pass next_before_id to get older alerts"),
+) -> AlertPage:
+    a, ob = runtime.tables.alerts, runtime.tables.alert_outbox
+
+    def query():
+        with runtime.engine.connect() as conn:
+            q = select(a).order_by(a.c.id.desc()).limit(limit + 1)
+            if state:
+                q = q.where(a.c.state == state)
+            if before_id:
+                q = q.where(a.c.id < before_id)
+            rows = conn.execute(q).all()
+            by_state = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+            outbox = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
+            return rows, by_state, outbox
+
+    rows, by_state, outbox = await run_in_threadpool(query)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    items = [AlertItem(**{**r._mapping, "recipients": json.loads(r.recipients)}) for r in rows]
+    return AlertPage(items=items, next_before_id=rows[-1].id if more else None,
+                     alerts_by_state=by_state, outbox_by_state=outbox)

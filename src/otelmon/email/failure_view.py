@@ -1,0 +1,41 @@
+"""A failure row as email templates see it: clipped message, first lines of the stack trace, trace link."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from otelmon.config import Settings
+from otelmon.links import trace_url
+
+MESSAGE_CHARS = 2000
+STACK_LINE_CHARS = 300
+
+
+def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[str, Any]:
+    data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
+    message = data.get("error_message")
+    if message and len(message) > MESSAGE_CHARS:
+        message = message[: MESSAGE_CHARS - 1] + "…"
+    lines = (data.get("stacktrace") or "").splitlines()
+    shown = [line if len(line) <= STACK_LINE_CHARS else line[: STACK_LINE_CHARS - 1] + "…" for line in lines]
+    shown = shown[:stack_lines]
+    start, end = data["start_time"], data["end_time"]
+    return {
+        "id": data.get("id"),
+        "platform": data["platform"],
+        "group": data["group_name"],
+        "process": data["process_name"],
+        "run_id": data.get("run_id"),
+        "try_number": data.get("try_number"),
+        "start_time": start,
+        "end_time": end,
+        "duration_seconds": (end - start).total_seconds() if start and end else None,
+        "error_type": data.get("error_type"),
+        "error_message": message,
+        "stack_lines": shown,
+        "stack_truncated": len(shown) < len(lines) or any(len(line) > STACK_LINE_CHARS for line in lines),
+        "host": data.get("host"),
+        "trace_id": data.get("trace_id"),
+        "trace_url": trace_url(settings, data.get("trace_id")),
+        "fingerprint": data.get("fingerprint"),
+    }

@@ -1,0 +1,65 @@
+"""SMTP delivery with aiosmtplib: plain (Mailpit), STARTTLS (587) or implicit TLS (465), with timeouts."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from email.message import EmailMessage
+from email.utils import getaddresses, parseaddr
+
+import aiosmtplib
+
+from otelmon.config import Settings
+
+log = logging.getLogger(__name__)
+
+
+class SmtpSender:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def _client(self) -> aiosmtplib.SMTP:
+        s = self.settings
+        mode = s.smtp_mode
+        return aiosmtplib.SMTP(
+            hostname=s.smtp_host,
+            port=s.smtp_port,
+            use_tls=mode == "tls",
+            start_tls=True if mode == "starttls" else False,
+            timeout=s.smtp_timeout_seconds,
+            username=s.smtp_user or None,
+            password=s.smtp_password.get_secret_value() if s.smtp_password else None,
+        )
+
+    async def send(self, messages: Sequence[EmailMessage]) -> list[Exception | None]:
+        """Send over one connection; the result for each message is None (sent) or the error.
+
+        A connection failure fails every message not yet sent; a refusal of one message does not
+        stop the others.
+        """
+        results: list[Exception | None] = [None] * len(messages)
+        if not messages:
+            return results
+        client = self._client()
+        try:
+            await client.connect()
+        except (aiosmtplib.SMTPException, OSError) as exc:
+            return [exc] * len(messages)
+        try:
+            for index, msg in enumerate(messages):
+                try:
+                    # Our own serialisation, not aiosmtplib's re-flattening: what was size-checked is sent.
+                    recipients = [addr for _, addr in getaddresses(msg.get_all("To", []))]
+                    await client.sendmail(parseaddr(str(msg["From"]))[1], recipients, msg.as_bytes())
+                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
+                    results[index] = exc
+                except (aiosmtplib.SMTPException, OSError) as exc:
+                    for rest in range(index, len(messages)):
+                        results[rest] = exc
+                    break
+        finally:
+            try:
+                await client.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                client.close()
+        return results

@@ -1,0 +1,54 @@
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from tests.harness.api_server import ApiServer
+from tests.harness.smtp import SmtpSink
+from tests.harness.waiting import wait_until
+
+TEAM = "data-team@example.com"
+
+
+@pytest.fixture
+def smtp_sink():
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def alert_env(mariadb_url: str, smtp_sink: SmtpSink) -> dict[str, str]:
+    return {
+        "OTELMON_DATABASE_URL": mariadb_url,
+        "OTELMON_SMTP_HOST": "127.0.0.1",
+        "OTELMON_SMTP_PORT": str(smtp_sink.port),
+        "OTELMON_SMTP_MAIL_FROM": "otelmon@example.com",
+        "OTELMON_ALERT_RECIPIENTS": TEAM,
+        "OTELMON_ALERT_GROUP_WAIT_SECONDS": "0.3",
+        "OTELMON_ALERT_BACKOFF_INITIAL_SECONDS": "0.2",
+        "OTELMON_ALERT_BACKOFF_MAX_SECONDS": "1",
+        "OTELMON_ALERT_POLL_SECONDS": "0.2",
+        "OTELMON_GRAFANA_URL": "http://grafana.example:3000",
+    }
+
+
+@pytest.fixture
+def alert_api(start_api: Callable[..., ApiServer], alert_env: dict[str, str]) -> ApiServer:
+    return start_api(alert_env)
+
+
+def alert_state(api: ApiServer) -> dict:
+    return httpx.get(f"{api.url}/api/v1/alerts", params={"limit": 500}, timeout=10).json()
+
+
+def quiescent(api: ApiServer, timeout: float = 30) -> dict:
+    """Everything stored has been dispatched and every alert has reached sent or failed."""
+
+    def settled():
+        state = alert_state(api)
+        outbox, alerts = state["outbox_by_state"], state["alerts_by_state"]
+        busy = outbox.get("new", 0) + outbox.get("held", 0) + alerts.get("pending", 0) + alerts.get("sending", 0)
+        return state if busy == 0 and state["outbox_by_state"] else None
+
+    return wait_until(settled, timeout, what="alerts to settle")
