@@ -57,11 +57,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.trace import Status, StatusCode
+from otelmon.test_failure import send_test_failure
 
 marker = os.environ["SMOKE_MARKER"]
 timeout = float(os.environ["SMOKE_TIMEOUT"])
@@ -69,20 +65,9 @@ token = os.environ.get("OTELMON_INGEST_TOKEN", "")
 grafana_auth = base64.b64encode(
     f"{os.environ['SMOKE_GRAFANA_USER']}:{os.environ['SMOKE_GRAFANA_PASSWORD']}".encode()).decode()
 
-# One failing pipeline step, sent through the collector as any instrumented pipeline sends it.
-provider = TracerProvider(resource=Resource.create({"service.name": "otelmon-smoke"}))
-provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint="http://otelcol:4318/v1/traces")))
-tracer = provider.get_tracer("otelmon.smoke")
-with tracer.start_as_current_span(marker) as span:
-    span.set_attributes({"otelmon.platform": "smoke", "otelmon.group": "smoke_test", "otelmon.process": marker,
-                         "otelmon.run_id": marker, "otelmon.try_number": 1})
-    try:
-        raise RuntimeError(f"smoke test failure {marker}")
-    except RuntimeError as exc:
-        span.record_exception(exc)
-        span.set_status(Status(StatusCode.ERROR, str(exc)))
-    trace_id = format(span.get_span_context().trace_id, "032x")
-provider.shutdown()
+# One failing pipeline step, sent through the collector as any instrumented pipeline sends it
+# (the same code as `otelmon send-test-failure`).
+trace_id = send_test_failure("http://otelcol:4318", group="smoke_test", process=marker).trace_id
 print(f"smoke: sent failing span {marker}, trace {trace_id}", flush=True)
 
 

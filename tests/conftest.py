@@ -16,6 +16,7 @@ from sqlalchemy import create_engine
 from otelmon.storage.migrate import migrate
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
+from tests.harness.smtp import SmtpSink
 
 
 @pytest.fixture(scope="session")
@@ -68,3 +69,11 @@ def start_api() -> Iterator[Callable[..., ApiServer]]:
 def api_server(start_api: Callable[..., ApiServer], mariadb_url: str) -> ApiServer:
     """The API on MariaDB, without an ingest token."""
     return start_api({"OTELMON_DATABASE_URL": mariadb_url})
+
+
+@pytest.fixture
+def smtp_sink() -> Iterator[SmtpSink]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 
@@ -44,6 +45,18 @@ def _migrate(_args: argparse.Namespace) -> int:
     return 0
 
 
+def _send_test_failure(args: argparse.Namespace) -> int:
+    from otelmon.test_failure import send_test_failure
+
+    try:
+        sent = send_test_failure(args.endpoint, args.token, group=args.group, process=args.process)
+    except ConnectionError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"sent a failing span: trace {sent.trace_id}, run {sent.run_id}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otelmon", description="Failure alerts and digests for data pipelines")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -58,6 +71,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     mig = commands.add_parser("migrate", help="apply the schema in sql/migrations to OTELMON_DATABASE_URL")
     mig.set_defaults(func=_migrate)
+
+    from otelmon.test_failure import default_endpoint
+
+    test = commands.add_parser("send-test-failure", help="send one failing span to an OTLP/HTTP endpoint")
+    test.add_argument(
+        "--endpoint",
+        default=default_endpoint(),
+        help="OTLP/HTTP base URL: the collector (default $OTEL_EXPORTER_OTLP_ENDPOINT or "
+        "http://localhost:4318) or the OtelMon API itself (http://localhost:8090)",
+    )
+    test.add_argument(
+        "--token",
+        default=os.environ.get("OTELMON_INGEST_TOKEN") or None,
+        help="bearer token, when sending to the API directly (default $OTELMON_INGEST_TOKEN)",
+    )
+    test.add_argument("--group", default="otelmon_smoke_test")
+    test.add_argument("--process", default="send_test_failure")
+    test.set_defaults(func=_send_test_failure)
+
+    from otelmon.digest.command import register as register_digest
+
+    register_digest(commands)
     return parser
 
 

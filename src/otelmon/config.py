@@ -80,9 +80,17 @@ class Settings(BaseSettings):
     # How often the worker looks for work written by other API replicas.
     alert_poll_seconds: float = Field(1.0, gt=0)
 
+    # --- Digest ---------------------------------------------------------------------------------
+    # Empty: the digest goes to alert_recipients.
+    digest_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # Failures that ended within this many hours and that no earlier digest reported.
+    digest_window_hours: float = Field(24.0, gt=0)
+    # Failures listed one by one (fewer if the email would pass 100 KB); the rest are counted and linked.
+    digest_row_limit: int = Field(50, ge=0)
+
     log_level: str = "info"
 
-    @field_validator("alert_recipients", mode="before")
+    @field_validator("alert_recipients", "digest_recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> object:
         return _split_addresses(value)

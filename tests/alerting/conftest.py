@@ -11,13 +11,6 @@ TEAM = "data-team@example.com"
 
 
 @pytest.fixture
-def smtp_sink():
-    sink = SmtpSink().start()
-    yield sink
-    sink.stop()
-
-
-@pytest.fixture
 def alert_env(mariadb_url: str, smtp_sink: SmtpSink) -> dict[str, str]:
     return {
         "OTELMON_DATABASE_URL": mariadb_url,
@@ -38,8 +31,9 @@ def alert_api(start_api: Callable[..., ApiServer], alert_env: dict[str, str]) ->
     return start_api(alert_env)
 
 
-def alert_state(api: ApiServer) -> dict:
-    return httpx.get(f"{api.url}/api/v1/alerts", params={"limit": 500}, timeout=10).json()
+def alert_state(api: ApiServer, headers: dict[str, str] | None = None) -> dict:
+    response = httpx.get(f"{api.url}/api/v1/alerts", params={"limit": 500}, headers=headers, timeout=10)
+    return response.raise_for_status().json()
 
 
 def quiescent(api: ApiServer, timeout: float = 30) -> dict:

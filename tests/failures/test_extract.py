@@ -115,3 +115,18 @@ def test_invalid_ids_are_rejected_not_fatal():
     assert len(result.failures) == 1
     assert result.rejected == 2
     assert "trace id" in result.reasons[0]
+
+
+def test_airflow_native_mapped_instances_are_separate_and_non_failures_are_dropped():
+    base = {"airflow.dag_id": "etl", "airflow.task_id": "transform", "airflow.dag_run.run_id": "r",
+            "airflow.task_instance.try_number": 1}
+    spans = [{"attrs": {**base, "airflow.task_instance.map_index": 0}},
+             {"attrs": {**base, "airflow.task_instance.map_index": 1}},
+             {"attrs": {**base, "airflow.task_instance.map_index": -1}},
+             {"attrs": {**base, "airflow.task_instance.state": "upstream_failed"}},
+             {"attrs": {**base, "airflow.task_instance.state": "skipped"}},
+             {"attrs": {**base, "airflow.task_instance.state": "failed"}}]
+    result = extract_failures(request_with(spans))
+    assert [f.process for f in result.failures] == ["transform[0]", "transform[1]", "transform", "transform"]
+    assert len({f.identity_key for f in result.failures}) == 3
+    assert result.rejected == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -18,6 +19,7 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes
     message: EmailMessage
+    arrived: float  # time.monotonic() when the DATA command completed
 
 
 class SmtpSink:
@@ -29,10 +31,11 @@ class SmtpSink:
 
     # aiosmtpd handler hook
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
+        arrived = time.monotonic()
         raw = envelope.original_content or envelope.content
         parsed = message_from_bytes(raw, policy=policy.default)
         with self._changed:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed, arrived))
             self._changed.notify_all()
         return "250 OK"
 

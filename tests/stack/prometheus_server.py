@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.harness.ports import free_port
+from tests.harness.prometheus import Prometheus
 from tests.stack.stack_paths import PROMETHEUS_RULES, debian_tool
 
 STEP_SECONDS = 15
@@ -121,79 +121,38 @@ def stack_samples(points: int) -> _Series:
 
 
 class PrometheusServer:
+    """Prometheus with two hours of stack-shaped samples backfilled and the stack's rules loaded."""
+
     def __init__(self, base_dir: Path) -> None:
         self.base_dir = base_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: subprocess.Popen | None = None
         # Two hours of samples ending well in the past, so the head block never overlaps them.
         now = int(time.time())
         self.end = now - now % 3600 - 3600
         self.start_time = self.end - 2 * 3600
-        self.log = base_dir / "prometheus.log"
+        # The stack's own rules are loaded too: a real server must accept them.
+        config = f"global:\n  evaluation_interval: 15s\nrule_files:\n  - {PROMETHEUS_RULES}\n"
+        self.server = Prometheus(base_dir, config, extra_args=("--storage.tsdb.retention.time=30d",))
+        self.url = self.server.url
 
     def start(self, timeout: float = 60) -> PrometheusServer:
-        data = self.base_dir / "data"
         source = self.base_dir / "samples.om"
         points = (self.end - self.start_time) // STEP_SECONDS + 1
         source.write_text(stack_samples(points).openmetrics(self.start_time), encoding="utf-8")
         subprocess.run(
-            [debian_tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(data)],
+            [debian_tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.server.data)],
             check=True,
             capture_output=True,
             timeout=300,
         )
-        config = self.base_dir / "prometheus.yml"
-        # The stack's own rules are loaded too: a real server must accept them.
-        config.write_text(
-            f"global:\n  evaluation_interval: 15s\nrule_files:\n  - {PROMETHEUS_RULES}\n", encoding="utf-8"
-        )
-        with self.log.open("wb") as log:
-            self.process = subprocess.Popen(
-                [
-                    debian_tool("prometheus"),
-                    f"--config.file={config}",
-                    f"--storage.tsdb.path={data}",
-                    f"--web.listen-address=127.0.0.1:{self.port}",
-                    "--storage.tsdb.retention.time=30d",
-                ],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_ready(timeout)
+        self.server.start(timeout)
         return self
-
-    def _wait_ready(self, timeout: float) -> None:
-        # Readiness is only visible through /-/ready; poll it with a deadline.
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self._log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus not ready after {timeout}s:\n{self._log_tail()}")
-            time.sleep(0.1)
 
     def query(self, expr: str) -> dict:
         """An instant query at the end of the samples; the parsed JSON answer (errors included)."""
-        response = httpx.get(f"{self.url}/api/v1/query", params={"query": expr, "time": self.end}, timeout=30)
-        return response.json()
+        return self.server.query(expr, at=self.end)
 
     def rule_groups(self) -> list[dict]:
         return httpx.get(f"{self.url}/api/v1/rules", timeout=10).json()["data"]["groups"]
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(30)
-        self.process = None
-
-    def _log_tail(self) -> str:
-        try:
-            return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
-        except OSError:
-            return "(no log)"
+        self.server.stop()

@@ -1,16 +1,20 @@
-"""An alert row -> the email a person reads (templates ``alert.*`` and ``storm_summary.*``)."""
+"""Alert rows -> the emails a person reads (templates ``alert.*`` and ``storm_summary.*``).
+
+Failures are loaded for a whole batch of alerts at once: two queries, however many alerts.
+"""
 
 from __future__ import annotations
 
 import json
-from email.message import EmailMessage
+from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
 from otelmon.config import Settings
 from otelmon.email.failure_view import failure_view
-from otelmon.email.message import MAX_EMAIL_BYTES, build_message, message_size, stable_message_id
+from otelmon.email.message import MAX_EMAIL_BYTES, OutgoingEmail, build_message, stable_message_id
 from otelmon.email.render import render_html, render_text
 from otelmon.links import dashboard_url
 from otelmon.storage.tables import Tables
@@ -26,24 +30,43 @@ def alert_subject(head: dict[str, Any], more: int) -> str:
     return subject + (f" (+{more} more in this trace)" if more else "")
 
 
-def compose(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
-    if alert.kind == "summary":
-        return _compose_summary(conn, tables, settings, alert)
-    return _compose_failure(conn, tables, settings, alert)
+def compose_batch(
+    conn: Connection, tables: Tables, settings: Settings, alerts: Sequence[Any]
+) -> dict[int, OutgoingEmail | Exception]:
+    out: dict[int, OutgoingEmail | Exception] = {}
+    failure_alerts = [a for a in alerts if a.kind == "failure"]
+    heads, members = _load_failures(conn, tables, failure_alerts)
+    for alert in alerts:
+        try:
+            if alert.kind == "summary":
+                out[alert.id] = _compose_summary(conn, tables, settings, alert)
+            else:
+                out[alert.id] = _compose_failure(settings, alert, heads[alert.head_failure_id],
+                                                 members.get(alert.id, []))
+        except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
+            out[alert.id] = exc
+    return out
 
 
-def _members(conn: Connection, tables: Tables, alert_id: int, limit: int | None = None) -> list[Any]:
-    ob, f = tables.alert_outbox, tables.failures
-    query = select(f).join(ob, ob.c.failure_id == f.c.id).where(ob.c.alert_id == alert_id).order_by(
-        f.c.start_time, f.c.id
+def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> tuple[dict, dict]:
+    if not alerts:
+        return {}, {}
+    f, ob = tables.failures, tables.alert_outbox
+    heads = {r.id: r for r in conn.execute(select(f).where(f.c.id.in_({a.head_failure_id for a in alerts})))}
+    # Inner causes are listed without their stack traces: leave that column out of the query.
+    columns = [c for c in f.c if c.name not in ("stacktrace", "attributes")]
+    members: dict[int, list[Any]] = defaultdict(list)
+    rows = conn.execute(
+        select(ob.c.alert_id, *columns).join(ob, ob.c.failure_id == f.c.id)
+        .where(ob.c.alert_id.in_([a.id for a in alerts])).order_by(f.c.start_time, f.c.id)
     )
-    return list(conn.execute(query.limit(limit) if limit else query))
+    for row in rows:
+        members[row.alert_id].append(row)
+    return heads, members
 
 
-def _compose_failure(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
-    f = tables.failures
-    head_row = conn.execute(select(f).where(f.c.id == alert.head_failure_id)).one()
-    others = [r for r in _members(conn, tables, alert.id, MAX_CAUSES + 1) if r.id != alert.head_failure_id]
+def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any]) -> OutgoingEmail:
+    others = [r for r in member_rows if r.id != alert.head_failure_id]
     more_total = alert.failure_count - 1
     causes = [failure_view(r, settings, stack_lines=0) for r in others[:MAX_CAUSES]]
     for stack_lines in _STACK_BUDGETS:
@@ -58,14 +81,14 @@ def _compose_failure(conn: Connection, tables: Tables, settings: Settings, alert
             "display_tz": settings.display_timezone,
             "repeat_interval": settings.alert_repeat_interval_seconds,
         }
-        msg = _message(settings, alert, alert_subject(head, more_total), "alert", context)
-        if message_size(msg) <= MAX_EMAIL_BYTES:
-            return msg
+        email = _message(settings, alert, alert_subject(head, more_total), "alert", context)
+        if email.size <= MAX_EMAIL_BYTES:
+            return email
         causes = causes[:5]
-    return msg
+    return email
 
 
-def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> EmailMessage:
+def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> OutgoingEmail:
     ob, f = tables.alert_outbox, tables.failures
     kinds = conn.execute(
         select(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type,
@@ -93,7 +116,7 @@ def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert
     return _message(settings, alert, subject, "storm_summary", context)
 
 
-def _message(settings: Settings, alert: Any, subject: str, template: str, context: dict) -> EmailMessage:
+def _message(settings: Settings, alert: Any, subject: str, template: str, context: dict) -> OutgoingEmail:
     return build_message(
         subject=subject,
         text=render_text(f"{template}.txt.j2", context),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
 
-from sqlalchemy import Engine, and_, func, or_, select, update
+from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
 
-from otelmon.alerting.compose import compose
+from otelmon.alerting.compose import compose_batch
 from otelmon.alerting.outbox import NEW
 from otelmon.config import Settings
+from otelmon.email.message import OutgoingEmail
 from otelmon.storage.tables import Tables
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -33,7 +33,7 @@ class Claimed:
     alert_id: int
     kind: str
     attempts: int
-    message: EmailMessage | None
+    message: OutgoingEmail | None
     error: str | None = None
 
 
@@ -56,29 +56,36 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> 
             .values(state=SENDING, attempts=a.c.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds(settings)))
         )
-        claimed = []
-        for row in rows:
-            try:
-                message = compose(conn, tables, settings, row)
-                claimed.append(Claimed(row.id, row.kind, row.attempts + 1, message))
-            except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
-                claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {exc!r}"))
-        return claimed
+    # Composed after the claim commits: no row locks are held while templates render.
+    with engine.connect() as conn:
+        emails = compose_batch(conn, tables, settings, rows)
+    claimed = []
+    for row in rows:
+        email = emails[row.id]
+        if isinstance(email, Exception):
+            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {email!r}"))
+        else:
+            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, email))
+    return claimed
 
 
 def record(engine: Engine, tables: Tables, settings: Settings, results: list[tuple[Claimed, Exception | None]],
            now: datetime) -> tuple[int, int]:
     """Store each outcome; returns (sent, failed for good)."""
     a = tables.alerts
-    sent = failed = 0
+    delivered = [item for item, error in results if error is None and item.error is None]
+    sent, failed = len(delivered), 0
     with engine.begin() as conn:
+        if delivered:
+            conn.execute(
+                update(a).where(a.c.id == bindparam("alert_id"))
+                .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
+                        subject=bindparam("subject_"), message_id=bindparam("message_id_")),
+                [{"alert_id": i.alert_id, "subject_": i.message.subject[:255], "message_id_": i.message.message_id}
+                 for i in delivered if i.message is not None],
+            )
         for item, error in results:
             if error is None and item.error is None:
-                assert item.message is not None
-                conn.execute(update(a).where(a.c.id == item.alert_id).values(
-                    state=SENT, sent_at=now, lease_until=None, last_error=None,
-                    subject=str(item.message["Subject"])[:255], message_id=item.message["Message-ID"]))
-                sent += 1
                 continue
             reason = item.error or f"{type(error).__name__}: {error}"
             if item.attempts >= settings.alert_max_attempts:

@@ -1,15 +1,26 @@
-"""MIME assembly: multipart/alternative, clean headers, stable Message-IDs, a size ceiling."""
+"""MIME assembly: multipart/alternative, clean headers, stable Message-IDs, a size ceiling.
+
+Built with the compat32 MIME classes and serialised once: the modern ``EmailMessage`` header registry
+costs ~4 ms a message, too much at 100 alerts a second. Every header value passes ``clean_header``
+first, so the stricter parsing is not what keeps user data out of the headers.
+"""
 
 from __future__ import annotations
 
 import re
-from email import policy
-from email.message import EmailMessage
-from email.utils import formatdate
+from dataclasses import dataclass
+from email import charset, policy
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import formatdate, parseaddr
 
 MAX_EMAIL_BYTES = 100 * 1024
-# RFC 5322 allows 998; folding a subject at 78 leaves a leading space in some readers after unfolding.
-_POLICY = policy.SMTP.clone(max_line_length=998)
+# CRLF for SMTP; 998 is RFC 5322's line limit (folding a subject at 78 leaves a stray leading space
+# in some readers after unfolding).
+_POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=998)
+_UTF8_QP = charset.Charset("utf-8")
+_UTF8_QP.body_encoding = charset.QP  # readable in raw form and ~25 % smaller than base64 for markup
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 
@@ -30,23 +41,46 @@ def stable_message_id(kind: str, key: str | int, mail_from: str) -> str:
     return f"<otelmon.{kind}.{key}@{message_domain(mail_from)}>"
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """A serialised message with its envelope: what is size-checked is exactly what is sent."""
+
+    mail_from: str
+    recipients: list[str]
+    subject: str
+    message_id: str
+    data: bytes
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+def _header(value: str) -> str | Header:
+    return value if value.isascii() else Header(value, "utf-8")
+
+
 def build_message(
     *, subject: str, text: str, html: str, mail_from: str, recipients: list[str], message_id: str,
     headers: dict[str, str] | None = None,
-) -> EmailMessage:
-    msg = EmailMessage(policy=_POLICY)
-    msg["Subject"] = clean_header(subject)
-    msg["From"] = mail_from
-    msg["To"] = ", ".join(clean_header(r, 320) for r in recipients)
+) -> OutgoingEmail:
+    subject = clean_header(subject)
+    addresses = [clean_header(r, 320) for r in recipients]
+    msg = MIMEMultipart("alternative")
+    msg["Subject"] = _header(subject)
+    msg["From"] = _header(clean_header(mail_from, 320))
+    msg["To"] = _header(", ".join(addresses))
     msg["Date"] = formatdate(usegmt=True)
-    msg["Message-ID"] = message_id
+    msg["Message-ID"] = clean_header(message_id, 320)
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to alerts
     for name, value in (headers or {}).items():
-        msg[name] = clean_header(value)
-    msg.set_content(text, cte="quoted-printable")
-    msg.add_alternative(html, subtype="html", cte="quoted-printable")
-    return msg
-
-
-def message_size(msg: EmailMessage) -> int:
-    return len(msg.as_bytes())
+        msg[name] = _header(clean_header(value))
+    msg.attach(MIMEText(text, "plain", _UTF8_QP))
+    msg.attach(MIMEText(html, "html", _UTF8_QP))
+    return OutgoingEmail(
+        mail_from=parseaddr(clean_header(mail_from, 320))[1],
+        recipients=[parseaddr(a)[1] for a in addresses],
+        subject=subject,
+        message_id=msg["Message-ID"],
+        data=msg.as_bytes(policy=_POLICY),
+    )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from email.message import EmailMessage
-from email.utils import getaddresses, parseaddr
 
 import aiosmtplib
 
 from otelmon.config import Settings
+from otelmon.email.message import OutgoingEmail
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +30,7 @@ class SmtpSender:
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )
 
-    async def send(self, messages: Sequence[EmailMessage]) -> list[Exception | None]:
+    async def send(self, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
         """Send over one connection; the result for each message is None (sent) or the error.
 
         A connection failure fails every message not yet sent; a refusal of one message does not
@@ -48,9 +47,7 @@ class SmtpSender:
         try:
             for index, msg in enumerate(messages):
                 try:
-                    # Our own serialisation, not aiosmtplib's re-flattening: what was size-checked is sent.
-                    recipients = [addr for _, addr in getaddresses(msg.get_all("To", []))]
-                    await client.sendmail(parseaddr(str(msg["From"]))[1], recipients, msg.as_bytes())
+                    await client.sendmail(msg.mail_from, msg.recipients, msg.data)
                 except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
                     results[index] = exc
                 except (aiosmtplib.SMTPException, OSError) as exc:

@@ -10,11 +10,22 @@ PROCESS = "otelmon.process"
 RUN_ID = "otelmon.run_id"
 TRY_NUMBER = "otelmon.try_number"
 
-# Airflow's own task-instance span attributes (native OTel traces).
-AIRFLOW_DAG_ID = ("airflow.dag_id", "airflow.task_instance.dag_id", "dag_id")
-AIRFLOW_TASK_ID = ("airflow.task_id", "airflow.task_instance.task_id", "task_id")
-AIRFLOW_RUN_ID = ("airflow.dag_run.run_id", "airflow.run_id", "airflow.task_instance.run_id", "run_id")
-AIRFLOW_TRY_NUMBER = ("airflow.task_instance.try_number", "airflow.try_number", "try_number")
+# Airflow's own task-instance span attributes (Airflow 3.3 native OTel traces, task_run.* spans);
+# trace_log sets the same keys, so a query written for one finds the other.
+AIRFLOW_DAG_ID = "airflow.dag_id"
+AIRFLOW_TASK_ID = "airflow.task_id"
+AIRFLOW_RUN_ID = "airflow.dag_run.run_id"
+AIRFLOW_TRY_NUMBER = "airflow.task_instance.try_number"
+AIRFLOW_MAP_INDEX = "airflow.task_instance.map_index"  # -1 when the task is not mapped
+AIRFLOW_STATE = "airflow.task_instance.state"
+AIRFLOW_LOGICAL_DATE = "airflow.dag_run.logical_date"
+# No native key names the operator; named like the others.
+AIRFLOW_OPERATOR = "airflow.task.operator"
+# Native task_run spans are ERROR for every state but success; these are not failures of the task.
+AIRFLOW_NOT_FAILED_STATES = frozenset({"skipped", "upstream_failed", "removed"})
+
+# A named sub-step inside a task try (``trace_log.step``); the span keeps the try's identity.
+STEP = "otelmon.step"
 
 NIFI_PROCESS_GROUP = ("nifi.process_group.name", "nifi.process_group")
 NIFI_PROCESSOR = ("nifi.processor.name", "nifi.processor")

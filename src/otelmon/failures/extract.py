@@ -52,9 +52,12 @@ def extract_failures(request: ExportTraceServiceRequest) -> Extraction:
                 if resource is None:
                     resource = attributes_to_dict(resource_spans.resource.attributes)
                 try:
-                    result.failures.append(failure_from_span(span, resource))
+                    failure = failure_from_span(span, resource)
                 except InvalidSpan as exc:
                     result.reject(str(exc))
+                    continue
+                if failure is not None:
+                    result.failures.append(failure)
     return result
 
 
@@ -85,15 +88,24 @@ class _Lookup:
         return None
 
 
-def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure:
+def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure | None:
+    """The failure an ERROR span reports, or None when the span is ERROR without a failure behind it."""
     if len(span.trace_id) != 16 or not any(span.trace_id):
         raise InvalidSpan(f"span {span.name!r}: trace id must be 16 non-zero bytes")
     if len(span.span_id) != 8 or not any(span.span_id):
         raise InvalidSpan(f"span {span.name!r}: span id must be 8 non-zero bytes")
     attrs = attributes_to_dict(span.attributes)
     look = _Lookup(attrs, resource)
+    if look.text(k.AIRFLOW_STATE) in k.AIRFLOW_NOT_FAILED_STATES:
+        return None
 
-    airflow = look.text(*k.AIRFLOW_DAG_ID) is not None and look.text(*k.AIRFLOW_TASK_ID) is not None
+    airflow_task = look.text(k.AIRFLOW_TASK_ID)
+    airflow = airflow_task is not None and look.text(k.AIRFLOW_DAG_ID) is not None
+    if airflow:
+        # A mapped instance is its own task try: "task[3]", as Airflow names it and trace_log does.
+        map_index = as_int(look.raw(k.AIRFLOW_MAP_INDEX))
+        if map_index is not None and map_index >= 0:
+            airflow_task = f"{airflow_task}[{map_index}]"
     nifi = look.text(*k.NIFI_PROCESS_GROUP, *k.NIFI_PROCESSOR) is not None
     platform = (
         look.text(k.PLATFORM)
@@ -104,7 +116,7 @@ def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure:
     )
     group = (
         look.text(k.GROUP)
-        or (look.text(*k.AIRFLOW_DAG_ID) if airflow else None)
+        or (look.text(k.AIRFLOW_DAG_ID) if airflow else None)
         or look.text(*k.NIFI_PROCESS_GROUP)
         or look.text(k.LEGACY_GROUP)
         or look.text(k.SERVICE_NAME)
@@ -112,16 +124,16 @@ def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure:
     )
     process = (
         look.text(k.PROCESS)
-        or (look.text(*k.AIRFLOW_TASK_ID) if airflow else None)
+        or (airflow_task if airflow else None)
         or look.text(*k.NIFI_PROCESSOR)
         or look.text(k.LEGACY_PROCESS)
         or span.name
         or "unknown"
     )
-    run_id = look.text(k.RUN_ID) or (look.text(*k.AIRFLOW_RUN_ID) if airflow else None)
+    run_id = look.text(k.RUN_ID) or (look.text(k.AIRFLOW_RUN_ID) if airflow else None)
     try_number = as_int(look.raw(k.TRY_NUMBER))
     if try_number is None and airflow:
-        try_number = as_int(look.raw(*k.AIRFLOW_TRY_NUMBER))
+        try_number = as_int(look.raw(k.AIRFLOW_TRY_NUMBER))
 
     error_type, error_message, stacktrace = _exception_details(span)
     error_type = error_type or look.text(k.LEGACY_ERROR_TYPE)

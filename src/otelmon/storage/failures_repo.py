@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, Table, and_, func, or_, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -17,8 +17,22 @@ from otelmon.storage.dialect import is_mysql
 from otelmon.storage.rows import failure_row
 from otelmon.storage.tables import Tables
 
-# SQLite caps bound parameters per statement; 200 rows x 22 columns stays well inside it.
-_ROWS_PER_STATEMENT = 200
+
+def _upsert(conn: Connection, table: Table):
+    if is_mysql(conn.dialect.name):
+        stmt = mysql_insert(table)
+        return stmt.on_duplicate_key_update(
+            start_time=func.least(table.c.start_time, stmt.inserted.start_time),
+            end_time=func.greatest(table.c.end_time, stmt.inserted.end_time),
+        )
+    stmt = sqlite_insert(table)
+    return stmt.on_conflict_do_update(
+        index_elements=[table.c.identity_key],
+        set_={
+            "start_time": func.min(table.c.start_time, stmt.excluded.start_time),
+            "end_time": func.max(table.c.end_time, stmt.excluded.end_time),
+        },
+    )
 
 
 def insert_failures(
@@ -31,27 +45,10 @@ def insert_failures(
     """
     table = tables.failures
     rows = sorted((failure_row(table, f, received_at, ingest_id) for f in failures), key=lambda r: r["identity_key"])
-    mysql = is_mysql(conn.dialect.name)
-    for start in range(0, len(rows), _ROWS_PER_STATEMENT):
-        chunk = rows[start : start + _ROWS_PER_STATEMENT]
-        if mysql:
-            stmt = mysql_insert(table).values(chunk)
-            stmt = stmt.on_duplicate_key_update(
-                start_time=func.least(table.c.start_time, stmt.inserted.start_time),
-                end_time=func.greatest(table.c.end_time, stmt.inserted.end_time),
-            )
-        else:
-            stmt = sqlite_insert(table).values(chunk)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[table.c.identity_key],
-                set_={
-                    "start_time": func.min(table.c.start_time, stmt.excluded.start_time),
-                    "end_time": func.max(table.c.end_time, stmt.excluded.end_time),
-                },
-            )
-        conn.execute(stmt)
     if not rows:
         return []
+    # One statement, compiled once and cached; the driver sends the rows as multi-row INSERTs.
+    conn.execute(_upsert(conn, table), rows)
     created = conn.execute(select(table.c.id).where(table.c.ingest_id == ingest_id).order_by(table.c.id))
     return list(created.scalars())
 

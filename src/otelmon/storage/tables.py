@@ -13,15 +13,17 @@ class Tables:
     alert_outbox: Table
     alerts: Table
     alert_fingerprints: Table
+    digests: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
-        metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints"])
+        metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "digests"])
         t = metadata.tables
         return cls(
             failures=t["failures"],
             alert_outbox=t["alert_outbox"],
             alerts=t["alerts"],
             alert_fingerprints=t["alert_fingerprints"],
+            digests=t["digests"],
         )

@@ -1,0 +1,124 @@
+"""Alert latency and the cost of alerting on ingest.
+
+1. Latency from a failing span's acceptance by ``/v1/traces`` (the 200 reaching the client) to its email's
+   arrival at the SMTP server (aiosmtpd on loopback), p50/p95/p99, under a steady rate of failures
+   (default 100/s, each a distinct failure so none is grouped or throttled; the storm cap is raised
+   above that rate, as a team expecting such volume would set it).
+2. Ingest throughput (the receiver benchmark's payloads: 512 spans, 1 % errors, protobuf + gzip) with
+   alerting on against the same API with alerting off, in the same run.
+
+    .venv/bin/python -m benchmarks.alert_latency [--rate 100] [--seconds 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.ingest_throughput import post_all
+from benchmarks.payloads import make_batch
+from tests.harness.api_server import ApiServer
+from tests.harness.mariadb import MariaDBServer
+from tests.harness.smtp import SmtpSink
+from tests.harness.spans import SpanFactory, protobuf_body
+
+HEADERS = {"content-type": "application/x-protobuf"}
+
+
+def failing_bodies(count: int) -> list[tuple[str, bytes]]:
+    bodies = []
+    for n in range(count):
+        spans = SpanFactory("bench")
+        process = f"step_{n:06d}"
+        spans.failing(process, {"otelmon.platform": "airflow", "otelmon.group": "latency",
+                                "otelmon.process": process, "otelmon.run_id": "r", "otelmon.try_number": 1})
+        bodies.append((process, protobuf_body(spans.take())))
+    return bodies
+
+
+async def steady(url: str, bodies: list[tuple[str, bytes]], rate: float) -> dict[str, float]:
+    accepted: dict[str, float] = {}
+    # No pool timeout: a request waiting for a connection has not been sent, and latency is counted
+    # from acceptance, so a slow client cannot flatter the figures.
+    timeout = httpx.Timeout(30, pool=None)
+    async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as client:
+        start = time.monotonic()
+
+        async def one(i: int, process: str, body: bytes) -> None:
+            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+            response = await client.post(f"{url}/v1/traces", content=body, headers=HEADERS)
+            response.raise_for_status()
+            accepted[process] = time.monotonic()
+
+        await asyncio.gather(*(one(i, p, b) for i, (p, b) in enumerate(bodies)))
+    return accepted
+
+
+def percentile(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="failures per second")
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--batches", type=int, default=400, help="ingest batches for the throughput ratio")
+    args = parser.parse_args()
+    count = int(args.rate * args.seconds)
+    bodies = failing_bodies(count)
+    payloads = [make_batch(n, run="alerts") for n in range(args.batches)]
+    baseline_payloads = [make_batch(n, run="baseline") for n in range(args.batches)]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = MariaDBServer(Path(tmp) / "db").start()
+        sink = SmtpSink().start()
+        try:
+            common = {"OTELMON_SMTP_HOST": "127.0.0.1", "OTELMON_SMTP_PORT": str(sink.port),
+                      "OTELMON_ALERT_RECIPIENTS": "team@example.com"}
+            # --- latency ---
+            api = ApiServer({**common, "OTELMON_DATABASE_URL": db.create_database("latency"),
+                             "OTELMON_ALERT_STORM_CAP_PER_MINUTE": str(int(args.rate * 120))}).start()
+            try:
+                accepted = asyncio.run(steady(api.url, bodies, args.rate))
+                received = sink.wait_for(count, timeout=120)
+            finally:
+                api.stop()
+            arrival = {r.message["Subject"].rsplit(" / ", 1)[1]: r.arrived for r in received}
+            latencies = [arrival[p] - accepted[p] for p in accepted]
+
+            # --- throughput, alerting off and on ---
+            off = ApiServer({**common, "OTELMON_DATABASE_URL": db.create_database("off"),
+                             "OTELMON_ALERTS_ENABLED": "false"}).start()
+            try:
+                baseline = asyncio.run(post_all(off.url, baseline_payloads, 8))
+            finally:
+                off.stop()
+            on = ApiServer({**common, "OTELMON_DATABASE_URL": db.create_database("on")}).start()
+            try:
+                with_alerts = asyncio.run(post_all(on.url, payloads, 8))
+            finally:
+                on.stop()
+        finally:
+            sink.stop()
+            db.remove()
+
+    print(f"latency, acceptance -> SMTP arrival, {count} failures at {args.rate:.0f}/s "
+          f"(group wait 0.5 s, default settings otherwise):")
+    print(f"  p50 {percentile(latencies, 0.50) * 1000:7.0f} ms")
+    print(f"  p95 {percentile(latencies, 0.95) * 1000:7.0f} ms")
+    print(f"  p99 {percentile(latencies, 0.99) * 1000:7.0f} ms")
+    print(f"  max {max(latencies) * 1000:7.0f} ms")
+    print(f"ingest, {args.batches} x 512 spans, 1 % errors, protobuf+gzip, 8 clients:")
+    print(f"  alerting off: {baseline:10,.0f} spans/s")
+    print(f"  alerting on:  {with_alerts:10,.0f} spans/s")
+    print(f"  ratio:        {with_alerts / baseline:10.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,82 @@
+"""The ``digests`` table: one row per digest email, claimed -> sent, with its complete message."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, or_, select, update
+
+from otelmon.storage.tables import Tables
+
+CLAIMED, SENT = "claimed", "sent"
+_ERROR_CHARS = 2000
+
+
+def insert_claim(
+    conn: Connection, t: Tables, *, owner: str, now: datetime, lease: timedelta, window_start: datetime,
+    recipients: list[str],
+) -> int:
+    result = conn.execute(
+        t.digests.insert().values(
+            state=CLAIMED, window_start=window_start, window_end=now, failure_count=0,
+            recipients=json.dumps(recipients), claimed_by=owner, lease_until=now + lease, attempts=0,
+            claimed_at=now,
+        )
+    )
+    return int(result.inserted_primary_key[0])
+
+
+def store_message(
+    conn: Connection, t: Tables, digest_id: int, *, failure_count: int, subject: str, message_id: str,
+    message: str,
+) -> None:
+    conn.execute(
+        update(t.digests).where(t.digests.c.id == digest_id).values(
+            failure_count=failure_count, subject=subject[:255], message_id=message_id, message=message,
+            message_bytes=len(message),
+        )
+    )
+
+
+def unsent(conn: Connection, t: Tables) -> list[Any]:
+    d = t.digests
+    return list(conn.execute(
+        select(d.c.id, d.c.claimed_by, d.c.lease_until, d.c.failure_count, d.c.attempts)
+        .where(d.c.state == CLAIMED).order_by(d.c.id)
+    ))
+
+
+def take_lease(engine: Engine, t: Tables, digest_id: int, *, owner: str, now: datetime,
+               lease: timedelta) -> Any | None:
+    """Become the digest's sender: allowed to its claimer (a retried run) or to anyone once the lease ran out.
+
+    A compare-and-set, so two runs never both believe they own a digest; returns the row when taken.
+    """
+    d = t.digests
+    with engine.begin() as conn:
+        taken = conn.execute(
+            update(d)
+            .where(d.c.id == digest_id, d.c.state == CLAIMED,
+                   or_(d.c.claimed_by == owner, d.c.lease_until < now))
+            .values(claimed_by=owner, lease_until=now + lease, attempts=d.c.attempts + 1, last_attempt_at=now)
+        ).rowcount
+        if taken != 1:
+            return None
+        return conn.execute(select(d).where(d.c.id == digest_id)).one()
+
+
+def record_error(engine: Engine, t: Tables, digest_id: int, error: str) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(t.digests).where(t.digests.c.id == digest_id).values(last_error=error[:_ERROR_CHARS]))
+
+
+def record_sent(engine: Engine, t: Tables, digest_id: int, now: datetime) -> None:
+    d = t.digests
+    with engine.begin() as conn:
+        conn.execute(
+            update(d).where(and_(d.c.id == digest_id, d.c.state == CLAIMED))
+            .values(state=SENT, sent_at=now, last_error=None)
+        )
+

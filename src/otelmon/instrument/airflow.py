@@ -1,0 +1,391 @@
+"""Airflow task tries as OpenTelemetry spans (Airflow 3.x, Task SDK), three ways in:
+
+1. the cluster policy: ``airflow_local_settings.task_policy`` calls :func:`instrument_task`, which adds the
+   callbacks below to every task of every DAG. A DAG opts out with the tag ``otelmon:off``; a task, a DAG or
+   a single run (its conf) opts out with the param ``otelmon_trace: false``;
+2. the callbacks, for any operator: ``default_args=trace_log.default_args({"retries": 2})``;
+3. ``@trace_log.traced`` under ``@task`` on a task callable, and ``with trace_log.step("name"):`` for
+   sub-steps inside a task.
+
+However many of these a task uses, a try yields one span, named after the task, that carries the failure
+identity (platform ``airflow``, group = DAG id, process = task id, with ``[map index]`` for a mapped task,
+run id, try number). A failed or retried try ends with status ERROR and the ``exception`` event. All tasks
+of a DAG run share one trace, whose id is derived from (DAG id, run id), so task processes agree on it
+without talking to each other. Sub-step spans carry the same identity, so a failure inside a step and the
+task's own failure are one failure to OtelMon.
+
+Nothing here may break a task: every callback swallows and logs its own errors, and the export after a
+try is bounded (see ``provider.flush``).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import socket
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span
+
+from otelmon.failures import attributes as k
+from otelmon.failures import attributes as keys
+from otelmon.instrument.provider import flush, get_tracer
+from otelmon.instrument.spans import Identity, mark_failed, run_context
+
+log = logging.getLogger("otelmon.instrument")
+
+PLATFORM = "airflow"
+OPT_OUT_TAG = "otelmon:off"
+OPT_OUT_PARAM = "otelmon_trace"
+_SERVICE_NAME = "airflow"
+_HOST = socket.gethostname()
+# dag.test() and long-lived callback processors see many tries; remembering the last ones is enough to
+# tell "already reported" apart, and the bound keeps memory flat.
+_FINISHED_MEMORY = 4096
+
+TryKey = tuple[str, str, str, int, int]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(slots=True)
+class _Try:
+    key: TryKey
+    identity: Identity
+    span: Span
+    token: object | None = None
+
+
+_active: dict[TryKey, _Try] = {}
+_finished: OrderedDict[TryKey, None] = OrderedDict()
+_TRY_KEY = otel_context.create_key("otelmon-airflow-try")
+
+
+# --------------------------------------------------------------------------- callbacks
+def on_execute(context: Mapping[str, Any]) -> None:
+    """``on_execute_callback``: opens the try's span and makes it current for the task's own code."""
+    _guard(_begin, context)
+
+
+def on_success(context: Mapping[str, Any]) -> None:
+    _guard(_finish, context, "success", failed=False)
+
+
+def on_skipped(context: Mapping[str, Any]) -> None:
+    _guard(_finish, context, "skipped", failed=False)
+
+
+def on_retry(context: Mapping[str, Any]) -> None:
+    """A try that failed and will be retried is a failure of its own (one row per failed try)."""
+    _guard(_finish, context, "up_for_retry", failed=True)
+
+
+def on_failure(context: Mapping[str, Any]) -> None:
+    """Also runs in Airflow's callback processor for tries killed from outside (no ``on_execute`` there):
+    the span is then made after the fact from the task instance's start date."""
+    _guard(_finish, context, "failed", failed=True)
+
+
+CALLBACKS: dict[str, Callable[[Mapping[str, Any]], None]] = {
+    "on_execute_callback": on_execute,
+    "on_success_callback": on_success,
+    "on_skipped_callback": on_skipped,
+    "on_retry_callback": on_retry,
+    "on_failure_callback": on_failure,
+}
+
+
+def default_args(args: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``args`` with the tracing callbacks added, keeping any callbacks already there."""
+    merged = dict(args or {})
+    for attr, callback in CALLBACKS.items():
+        merged[attr] = _with_callback(merged.get(attr), callback)
+    return merged
+
+
+# --------------------------------------------------------------------------- cluster policy
+def instrument_task(task: Any) -> None:
+    """The cluster policy's body: add the callbacks to ``task`` unless its DAG or the task opted out.
+
+    Idempotent: callbacks already present (e.g. from ``default_args``) are not added twice.
+    """
+    dag = getattr(task, "dag", None)
+    if dag is not None and OPT_OUT_TAG in (getattr(dag, "tags", None) or ()):
+        return
+    if not _enabled(getattr(task, "params", None)):
+        return
+    for attr, callback in CALLBACKS.items():
+        setattr(task, attr, _with_callback(getattr(task, attr, None), callback))
+
+
+def _with_callback(existing: Any, callback: Callable) -> list[Callable]:
+    if existing is None:
+        callbacks: list[Callable] = []
+    elif callable(existing):
+        callbacks = [existing]
+    else:
+        callbacks = list(existing)
+    if callback not in callbacks:
+        callbacks.append(callback)
+    return callbacks
+
+
+# --------------------------------------------------------------------------- decorator and sub-steps
+def traced(fn: F | None = None, *, name: str | None = None) -> Any:
+    """Decorate a task callable (below ``@task``) so its try is a span even without the policy or callbacks.
+
+    Inside an Airflow task whose try already has a span (policy or callbacks), it adds nothing. Outside
+    Airflow it makes a plain span per call (platform ``python``), nested in the caller's current span.
+    """
+    if fn is None:
+        return functools.partial(traced, name=name)
+    if hasattr(fn, "override") and hasattr(fn, "function"):
+        raise TypeError("@traced goes below @task (it decorates the task's function, not the task)")
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        airflow_context = _airflow_context()
+        if airflow_context is None:
+            return _call_in_plain_span(fn, name or fn.__qualname__, args, kwargs)
+        return _call_in_task_try(fn, airflow_context, args, kwargs)
+
+    return wrapper
+
+
+@contextmanager
+def step(name: str, **attributes: Any) -> Iterator[Span]:
+    """A child span for a sub-step of a task; an exception marks it ERROR and propagates unchanged."""
+    try:
+        opened = _open_step(name, attributes)
+    except Exception:  # noqa: BLE001 - the step's code runs untraced rather than not at all
+        log.exception("OtelMon tracing failed; the step runs untraced")
+        opened = None
+    if opened is None:
+        yield trace.INVALID_SPAN
+        return
+    with opened as span, _failure_recorded(span):
+        yield span
+
+
+@contextmanager
+def _failure_recorded(span: Span) -> Iterator[None]:
+    try:
+        yield
+    except BaseException as exc:
+        if not _is_control_flow(exc):
+            mark_failed(span, exc)
+        raise
+
+
+def _open_step(name: str, attributes: Mapping[str, Any]) -> Any:
+    """The step's span context manager, or None when the task opted out of tracing."""
+    current = otel_context.get_value(_TRY_KEY)
+    attrs: dict[str, Any] = {keys.STEP: name}
+    parent = None  # the current context: the try's span, or an enclosing step
+    if isinstance(current, _Try):
+        attrs.update(current.identity.attributes())
+    else:
+        airflow_context = _airflow_context()
+        if airflow_context is not None:
+            if not _enabled(airflow_context.get("params")):
+                return None
+            ti = airflow_context["ti"]
+            attrs.update(_identity(ti).attributes())
+            parent = run_context(ti.dag_id, ti.run_id)
+    attrs.update(attributes)
+    return get_tracer(_SERVICE_NAME).start_as_current_span(
+        name, context=parent, attributes=attrs, record_exception=False, set_status_on_exception=False
+    )
+
+
+# --------------------------------------------------------------------------- internals
+def _guard(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    try:
+        fn(*args, **kwargs)
+    except Exception:  # noqa: BLE001 - tracing must never change a task's outcome
+        log.exception("OtelMon tracing failed; the task is not affected")
+
+
+def _begin(context: Mapping[str, Any]) -> None:
+    ti = context.get("ti")
+    if ti is None or not _enabled(context.get("params")):
+        return
+    key = _key(ti)
+    if key in _active or key in _finished:
+        return
+    _start(context, ti, attach=True)
+
+
+def _finish(context: Mapping[str, Any], state: str, *, failed: bool) -> None:
+    ti = context.get("ti")
+    if ti is None or not _enabled(context.get("params")):
+        return
+    key = _key(ti)
+    current = _active.get(key)
+    if current is None:
+        if key in _finished:
+            return
+        current = _start(context, ti, attach=False)
+    current.span.set_attribute(keys.AIRFLOW_STATE, state)
+    if failed:
+        mark_failed(current.span, context.get("exception"), fallback=f"task {state}")
+    _end(current)
+
+
+def _start(context: Mapping[str, Any], ti: Any, *, attach: bool) -> _Try:
+    identity = _identity(ti)
+    attrs = identity.attributes()
+    attrs.update(_airflow_attributes(context, ti))
+    span = get_tracer(_SERVICE_NAME).start_span(
+        identity.process,
+        context=run_context(ti.dag_id, ti.run_id),
+        attributes=attrs,
+        start_time=_nanos(getattr(ti, "start_date", None)),
+    )
+    current = _Try(_key(ti), identity, span)
+    if attach:
+        ctx = trace.set_span_in_context(span)
+        current.token = otel_context.attach(otel_context.set_value(_TRY_KEY, current, ctx))
+    _active[current.key] = current
+    return current
+
+
+def _end(current: _Try) -> None:
+    current.span.end()
+    _active.pop(current.key, None)
+    # Detach only our own context: a callback run elsewhere (another thread) must not pop someone else's.
+    if current.token is not None and otel_context.get_value(_TRY_KEY) is current:
+        otel_context.detach(current.token)
+    _finished[current.key] = None
+    while len(_finished) > _FINISHED_MEMORY:
+        _finished.popitem(last=False)
+    flush()
+
+
+def _call_in_task_try(fn: Callable, airflow_context: Mapping[str, Any], args: tuple, kwargs: dict) -> Any:
+    ti = airflow_context["ti"]
+    key = _key(ti)
+    if key in _active or key in _finished or not _enabled(airflow_context.get("params")):
+        return fn(*args, **kwargs)
+    try:
+        current = _start(airflow_context, ti, attach=True)
+    except Exception:  # noqa: BLE001 - run the task untraced rather than not at all
+        log.exception("OtelMon tracing failed; the task runs untraced")
+        return fn(*args, **kwargs)
+    try:
+        result = fn(*args, **kwargs)
+    except BaseException as exc:
+        _guard(_end_after_exception, current, exc)
+        raise
+    _guard(_end, current)
+    return result
+
+
+def _end_after_exception(current: _Try, exc: BaseException) -> None:
+    if not _is_control_flow(exc):
+        mark_failed(current.span, exc)
+    _end(current)
+
+
+def _call_in_plain_span(fn: Callable, name: str, args: tuple, kwargs: dict) -> Any:
+    identity = Identity("python", getattr(fn, "__module__", None) or "python", name)
+    try:
+        opened = get_tracer().start_as_current_span(
+            name, attributes=identity.attributes(), record_exception=False, set_status_on_exception=False
+        )
+    except Exception:  # noqa: BLE001 - run the function untraced rather than not at all
+        log.exception("OtelMon tracing failed; %s runs untraced", name)
+        return fn(*args, **kwargs)
+    with opened as span, _failure_recorded(span):
+        return fn(*args, **kwargs)
+
+
+def _identity(ti: Any) -> Identity:
+    map_index = _map_index(ti)
+    # Mapped instances of one task fail independently: each is its own process in OtelMon's identity,
+    # named as Airflow names their spans and UI entries ("task[3]").
+    process = ti.task_id if map_index < 0 else f"{ti.task_id}[{map_index}]"
+    return Identity(PLATFORM, ti.dag_id, process, ti.run_id, int(ti.try_number))
+
+
+def _key(ti: Any) -> TryKey:
+    return (ti.dag_id, ti.task_id, ti.run_id, _map_index(ti), int(ti.try_number))
+
+
+def _map_index(ti: Any) -> int:
+    value = getattr(ti, "map_index", None)
+    return -1 if value is None else int(value)
+
+
+def _airflow_attributes(context: Mapping[str, Any], ti: Any) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        keys.AIRFLOW_DAG_ID: ti.dag_id,
+        keys.AIRFLOW_TASK_ID: ti.task_id,
+        keys.AIRFLOW_RUN_ID: ti.run_id,
+        keys.AIRFLOW_TRY_NUMBER: int(ti.try_number),
+        keys.AIRFLOW_MAP_INDEX: _map_index(ti),
+        k.HOST_NAME: getattr(ti, "hostname", None) or _HOST,
+    }
+    task = context.get("task") or getattr(ti, "task", None)
+    operator = getattr(task, "operator_name", None) or getattr(task, "task_type", None)
+    if operator:
+        attrs[keys.AIRFLOW_OPERATOR] = str(operator)
+    logical_date = context.get("logical_date")
+    if isinstance(logical_date, datetime):  # None for runs without one (allowed since Airflow 3)
+        attrs[keys.AIRFLOW_LOGICAL_DATE] = logical_date.isoformat()
+    return attrs
+
+
+def _enabled(params: Any) -> bool:
+    if not params:
+        return True
+    try:
+        value = params.get(OPT_OUT_PARAM, True)
+    except Exception:  # noqa: BLE001 - an odd params object must not stop tracing
+        return True
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "off")
+    return value is not False
+
+
+def _nanos(moment: Any) -> int | None:
+    return int(moment.timestamp() * 1_000_000) * 1000 if isinstance(moment, datetime) else None
+
+
+_CONTROL_FLOW_NAMES = frozenset(
+    {"AirflowSkipException", "AirflowRescheduleException", "TaskDeferred", "TaskAwaitingInput",
+     "DownstreamTasksSkipped", "DagRunTriggerException"}
+)
+
+
+def _is_control_flow(exc: BaseException) -> bool:
+    # Airflow steers a task with these (skip, defer, reschedule, trigger a run); none is a failure.
+    # Matched by name so this module imports nothing from Airflow.
+    return any(cls.__name__ in _CONTROL_FLOW_NAMES for cls in type(exc).__mro__)
+
+
+@functools.cache
+def _context_getter() -> Callable[[], Mapping[str, Any]] | None:
+    try:
+        from airflow.sdk import get_current_context
+    except ImportError:
+        return None
+    return get_current_context
+
+
+def _airflow_context() -> Mapping[str, Any] | None:
+    """The running task's context, or None outside an Airflow task (or without Airflow installed)."""
+    getter = _context_getter()
+    if getter is None:
+        return None
+    try:
+        found = getter()
+    except RuntimeError:
+        return None
+    return found if found.get("ti") is not None else None

@@ -1,0 +1,71 @@
+"""What every OtelMon span says about the step it covers, independent of the pipeline platform."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
+
+from otelmon.failures import attributes as k
+
+# Status descriptions travel in every alert row; the exception event keeps the full text.
+_MAX_STATUS_CHARS = 1024
+_SEP = "\x1f"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """One try of one pipeline step: DESIGN.md's failure identity (platform, group, process, run, try)."""
+
+    platform: str
+    group: str
+    process: str
+    run_id: str | None = None
+    try_number: int | None = None
+
+    def attributes(self) -> dict[str, Any]:
+        attrs: dict[str, Any] = {k.PLATFORM: self.platform, k.GROUP: self.group, k.PROCESS: self.process}
+        if self.run_id is not None:
+            attrs[k.RUN_ID] = self.run_id
+        if self.try_number is not None:
+            attrs[k.TRY_NUMBER] = self.try_number
+        return attrs
+
+
+def run_context(*parts: str) -> Context:
+    """A parent context whose trace id is derived from ``parts`` (e.g. DAG id and run id).
+
+    Every process that works on the same run derives the same trace id without talking to the others, so a
+    run is one trace. The parent span id is derived too; no span with that id is ever sent (Tempo shows the
+    run's task spans under a "missing" root, which it handles).
+    """
+    digest = hashlib.sha256(_SEP.join(parts).encode("utf-8", "surrogatepass")).digest()
+    # All-zero ids are invalid in OTLP; sha256 makes them practically impossible, "or 1" makes it certain.
+    trace_id = int.from_bytes(digest[:16], "big") or 1
+    span_id = int.from_bytes(digest[16:24], "big") or 1
+    parent = SpanContext(trace_id=trace_id, span_id=span_id, is_remote=True,
+                         trace_flags=TraceFlags(TraceFlags.SAMPLED))
+    return trace.set_span_in_context(NonRecordingSpan(parent))
+
+
+def run_trace_id(*parts: str) -> str:
+    """The 32-hex-digit trace id ``run_context(*parts)`` gives its spans."""
+    return format(trace.get_current_span(run_context(*parts)).get_span_context().trace_id, "032x")
+
+
+def mark_failed(span: Span, error: BaseException | str | None, fallback: str = "failed") -> None:
+    """Status ERROR plus the standard ``exception`` event (type, message, stack trace) when there is one."""
+    if isinstance(error, BaseException):
+        span.record_exception(error, escaped=True)
+        description = f"{type(error).__name__}: {error}"
+    elif error:
+        # A failure known only by its message (e.g. Airflow's zombie detection hands callbacks a string).
+        span.add_event(k.EXCEPTION_EVENT, {k.EXCEPTION_MESSAGE: str(error)})
+        description = str(error)
+    else:
+        description = fallback
+    span.set_status(Status(StatusCode.ERROR, description[:_MAX_STATUS_CHARS]))

@@ -1,0 +1,77 @@
+"""Debian's Prometheus server on a loopback port, with a configuration the test writes."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.harness.ports import free_port
+
+
+def prometheus_binary(name: str = "prometheus") -> str:
+    path = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/sbin")
+    if path is None:
+        raise RuntimeError(f"{name} not found: install Debian's prometheus package (scripts/setup/stack.sh does)")
+    return path
+
+
+class Prometheus:
+    def __init__(self, base_dir: Path, config: str, extra_args: tuple[str, ...] = ()) -> None:
+        self.base_dir = base_dir
+        self.config_text = config
+        self.extra_args = extra_args
+        self.data = base_dir / "data"
+        self.log = base_dir / "prometheus.log"
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 60) -> Prometheus:
+        self.base_dir.mkdir(parents=True, exist_ok=True)
+        config = self.base_dir / "prometheus.yml"
+        config.write_text(self.config_text, encoding="utf-8")
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(
+                [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={self.data}",
+                 f"--web.listen-address=127.0.0.1:{self.port}", *self.extra_args],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_ready(timeout)
+        return self
+
+    def _wait_ready(self, timeout: float) -> None:
+        # Readiness is only visible through /-/ready; poll it with a deadline.
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"prometheus not ready after {timeout}s:\n{self.log_tail()}")
+            time.sleep(0.1)
+
+    def query(self, expr: str, at: float | None = None) -> dict:
+        """An instant query; the parsed JSON answer (errors included)."""
+        params = {"query": expr} if at is None else {"query": expr, "time": at}
+        return httpx.get(f"{self.url}/api/v1/query", params=params, timeout=30).json()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(30)
+        self.process = None
+
+    def log_tail(self) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-20:])
+        except OSError:
+            return "(no log)"
