@@ -14,7 +14,6 @@ decoding takes Tempo's place, so it costs the 2 cores as little as possible.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import subprocess
 import tempfile
@@ -25,7 +24,7 @@ from pathlib import Path
 import grpc
 from sqlalchemy import create_engine, text
 
-from benchmarks.ingest_throughput import peak_rss_mib, post_all
+from benchmarks.ingest_throughput import peak_rss_mib, post_all_threads
 from benchmarks.payloads import ERRORS_PER_BATCH, SPANS_PER_BATCH, make_batch
 from tests.collector.otelcol_process import REPO, Collector
 from tests.harness.api_server import ApiServer
@@ -86,9 +85,9 @@ def run_direct(db: MariaDBServer, payloads: list[bytes], warmup: list[bytes], co
     url = db.create_database("direct")
     api = ApiServer({"OTELMON_DATABASE_URL": url}).start()
     try:
-        asyncio.run(post_all(api.url, warmup, concurrency))
+        post_all_threads(api.url, warmup, concurrency)
         started = time.perf_counter()
-        asyncio.run(post_all(api.url, payloads, concurrency))
+        post_all_threads(api.url, payloads, concurrency)
         elapsed = time.perf_counter() - started
     finally:
         api.stop()
@@ -103,10 +102,10 @@ def run_pipeline(db: MariaDBServer, binary: Path, workdir: Path, payloads: list[
     tempo = CountingTempo()
     collector = Collector(binary, workdir, tempo_endpoint=f"127.0.0.1:{tempo.port}", api_url=api.url).start()
     try:
-        asyncio.run(post_all(collector.otlp_http_traces_url.removesuffix("/v1/traces"), warmup, concurrency))
+        post_all_threads(collector.otlp_http_traces_url.removesuffix("/v1/traces"), warmup, concurrency)
         wait_rows(url, len(warmup) * ERRORS_PER_BATCH)
         started = time.perf_counter()
-        asyncio.run(post_all(collector.otlp_http_traces_url.removesuffix("/v1/traces"), payloads, concurrency))
+        post_all_threads(collector.otlp_http_traces_url.removesuffix("/v1/traces"), payloads, concurrency)
         accepted = time.perf_counter() - started
         wait_rows(url, (len(payloads) + len(warmup)) * ERRORS_PER_BATCH)
         elapsed = time.perf_counter() - started
@@ -128,8 +127,8 @@ def check_rows(url: str, batches: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--batches", type=int, default=600)
-    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--batches", type=int, default=2000)
+    parser.add_argument("--concurrency", type=int, default=10)
     args = parser.parse_args()
 
     binary = collector_binary()

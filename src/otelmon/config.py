@@ -33,7 +33,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///otelmon.db"
     db_connect_timeout_seconds: float = Field(3.0, gt=0)
     db_read_timeout_seconds: float = Field(15.0, gt=0)
-    db_pool_size: int = Field(5, ge=1)
+    # Kept open per API process; at least the number of requests served at once, or connections are
+    # opened and closed per request (the overflow beyond this is not kept).
+    db_pool_size: int = Field(10, ge=1)
 
     # Empty means "no token required"; set it whenever the API is reachable beyond loopback.
     ingest_token: SecretStr | None = None
@@ -62,6 +64,8 @@ class Settings(BaseSettings):
         "otelmon@localhost", validation_alias=AliasChoices("OTELMON_SMTP_MAIL_FROM", "SMTP_MAIL_FROM")
     )
     smtp_timeout_seconds: float = Field(10.0, gt=0)
+    # Connections used at once to send a batch of alerts: a remote server takes ~100 ms a message.
+    smtp_max_connections: int = Field(4, ge=1, le=32)
 
     # --- Immediate alerts --------------------------------------------------------------------
     alerts_enabled: bool = True

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from tests.harness.ports import free_port
 
-_READY_LINE = "Application startup complete"
+# Logged once the listening socket exists ("Application startup complete" comes earlier, before
+# uvicorn binds: a client that starts then can be refused).
+_READY_LINE = "Uvicorn running on"
 
 
 class ApiServer:
@@ -45,7 +47,7 @@ class ApiServer:
             text=True,
         )
         threading.Thread(target=self._pump, args=(self.process,), daemon=True).start()
-        # Wait for uvicorn's own "startup complete" line: an event, not a guess at how long it takes.
+        # Wait for uvicorn's own "running on" line: an event, not a guess at how long it takes.
         while True:
             try:
                 line = self._lines.get(timeout=timeout)

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import cached_property
 
 from aiosmtpd.controller import Controller
 
@@ -18,8 +19,12 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
-    message: EmailMessage
     arrived: float  # time.monotonic() when the DATA command completed
+
+    @cached_property
+    def message(self) -> EmailMessage:
+        # Parsed on first use, not while the client waits for "250 OK": a real server answers at once.
+        return message_from_bytes(self.raw, policy=policy.default)
 
 
 class SmtpSink:
@@ -33,9 +38,8 @@ class SmtpSink:
     async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's name
         arrived = time.monotonic()
         raw = envelope.original_content or envelope.content
-        parsed = message_from_bytes(raw, policy=policy.default)
         with self._changed:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, parsed, arrived))
+            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, arrived))
             self._changed.notify_all()
         return "250 OK"
 

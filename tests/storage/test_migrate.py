@@ -88,3 +88,22 @@ def test_sqlite_file_default_needs_no_configuration(tmp_path, monkeypatch):
     finally:
         eng.dispose()
     assert (tmp_path / "otelmon.db").exists()
+
+
+def test_concurrent_stores_share_transactions_and_each_caller_gets_its_own_result(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    migrate(engine)
+    ingestor = FailureIngestor(engine, Tables.reflect(engine))
+    start = datetime(2026, 1, 1, 10)
+    # 40 callers at once; every second one repeats the failure of the one before (a redelivery).
+    batches = [[_failure(f"run-{n // 2}", start, start), _failure(f"own-{n}", start, start)] for n in range(40)]
+    with ThreadPoolExecutor(16) as pool:
+        results = list(pool.map(ingestor.store, batches))
+    assert sum(len(r.created_ids) for r in results) == 20 + 40
+    assert sum(r.duplicates for r in results) == 20
+    assert all(len(r.created_ids) + r.duplicates == 2 for r in results)
+    all_ids = [i for r in results for i in r.created_ids]
+    assert len(set(all_ids)) == len(all_ids)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM failures")).scalar_one() == 60

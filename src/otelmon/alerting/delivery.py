@@ -6,7 +6,7 @@ import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, and_, bindparam, func, or_, select, update
+from sqlalchemy import Engine, and_, case, func, or_, select, update
 
 from otelmon.alerting.compose import compose_batch
 from otelmon.alerting.outbox import NEW
@@ -77,12 +77,13 @@ def record(engine: Engine, tables: Tables, settings: Settings, results: list[tup
     sent, failed = len(delivered), 0
     with engine.begin() as conn:
         if delivered:
+            # One statement for the whole batch; subject and Message-ID picked per alert id.
+            subjects = {i.alert_id: i.message.subject[:255] for i in delivered if i.message is not None}
+            message_ids = {i.alert_id: i.message.message_id for i in delivered if i.message is not None}
             conn.execute(
-                update(a).where(a.c.id == bindparam("alert_id"))
+                update(a).where(a.c.id.in_(list(subjects)))
                 .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
-                        subject=bindparam("subject_"), message_id=bindparam("message_id_")),
-                [{"alert_id": i.alert_id, "subject_": i.message.subject[:255], "message_id_": i.message.message_id}
-                 for i in delivered if i.message is not None],
+                        subject=case(subjects, value=a.c.id), message_id=case(message_ids, value=a.c.id))
             )
         for item, error in results:
             if error is None and item.error is None:
@@ -99,14 +100,11 @@ def record(engine: Engine, tables: Tables, settings: Settings, results: list[tup
     return sent, failed
 
 
-def next_due(engine: Engine, tables: Tables) -> datetime | None:
-    """The earliest moment there is something to dispatch or send."""
-    a, ob = tables.alerts, tables.alert_outbox
+def next_retry(engine: Engine, tables: Tables) -> datetime | None:
+    """When the earliest alert waiting for a retry is due."""
+    a = tables.alerts
     with engine.connect() as conn:
-        first_new = conn.execute(select(func.min(ob.c.due_at)).where(ob.c.state == NEW)).scalar()
-        first_retry = conn.execute(select(func.min(a.c.next_attempt_at)).where(a.c.state == PENDING)).scalar()
-    moments = [m for m in (first_new, first_retry) if m is not None]
-    return min(moments) if moments else None
+        return conn.execute(select(func.min(a.c.next_attempt_at)).where(a.c.state == PENDING)).scalar()
 
 
 def backlog(engine: Engine, tables: Tables) -> int:

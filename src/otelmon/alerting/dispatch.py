@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, select, update
+from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +23,7 @@ from otelmon.storage.dialect import is_mysql
 from otelmon.storage.tables import Tables
 
 GROUPS_PER_PASS = 500
+_IDS_PER_STATEMENT = 1000
 STORM_WINDOW = timedelta(minutes=1)
 PENDING = "pending"
 
@@ -89,28 +90,34 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now)
     repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
 
+    suppressed: list[int] = []
+    held: list[int] = []
+    alerted: dict[str, int] = {}  # group key -> alert id
     for key, ids in groups:
         head = heads[key]
         state = throttle.get(head.fingerprint)
         if state is not None and now - state["last_alerted_at"] < repeat:
             state["suppressed_count"] += 1
             state["dirty"] = True
-            _mark(conn, tables, ids, SUPPRESSED, None)
+            suppressed.extend(ids)
             stats.suppressed += 1
         elif budget > 0:
-            alert_id = _create_alert(
+            alerted[key] = _create_alert(
                 conn, tables, now, kind="failure", group_key=key, fingerprint=head.fingerprint,
                 head_failure_id=head.id, failure_count=len(ids),
                 suppressed_count=state["suppressed_count"] if state else 0,
                 recipients=recipients_for(settings, head.platform, head.group_name),
             )
             throttle[head.fingerprint] = {"last_alerted_at": now, "suppressed_count": 0, "dirty": True}
-            _mark(conn, tables, ids, ALERTED, alert_id)
             budget -= 1
             stats.alerted += 1
         else:
-            _mark(conn, tables, ids, HELD, None)
+            held.extend(ids)
             stats.held += len(ids)
+    # One statement per outcome, not per group: a storm is thousands of groups.
+    _mark(conn, tables, suppressed, SUPPRESSED, None)
+    _mark(conn, tables, held, HELD, None)
+    _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
     _save_throttle(conn, tables, throttle)
     return stats, len(keys) == GROUPS_PER_PASS
 
@@ -157,7 +164,20 @@ def _save_throttle(conn: Connection, tables: Tables, throttle: dict[str, dict]) 
 
 def _mark(conn: Connection, tables: Tables, failure_ids: list[int], state: str, alert_id: int | None) -> None:
     ob = tables.alert_outbox
-    conn.execute(update(ob).where(ob.c.failure_id.in_(failure_ids)).values(state=state, alert_id=alert_id))
+    for start in range(0, len(failure_ids), _IDS_PER_STATEMENT):
+        chunk = failure_ids[start : start + _IDS_PER_STATEMENT]
+        conn.execute(update(ob).where(ob.c.failure_id.in_(chunk)).values(state=state, alert_id=alert_id))
+
+
+def _mark_alerted(conn: Connection, tables: Tables, failure_ids: list[int], alert_ids: dict[str, int]) -> None:
+    """Every failure of an emailed group points at its alert: one UPDATE, the id chosen by group key."""
+    if not failure_ids:
+        return
+    ob = tables.alert_outbox
+    conn.execute(
+        update(ob).where(ob.c.failure_id.in_(failure_ids))
+        .values(state=ALERTED, alert_id=case(alert_ids, value=ob.c.group_key))
+    )
 
 
 def _create_alert(conn: Connection, tables: Tables, now: datetime, *, recipients: list[str], **values: Any) -> int:

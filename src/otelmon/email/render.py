@@ -21,6 +21,8 @@ def environment() -> Environment:
         autoescape=select_autoescape(enabled_extensions=("html", "html.j2"), default_for_string=True, default=False),
         undefined=StrictUndefined,
         trim_blocks=True,
+        # Templates ship with the package and never change while it runs: no stat() per render.
+        auto_reload=False,
         lstrip_blocks=True,
     )
     env.filters["duration"] = format_duration

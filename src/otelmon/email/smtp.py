@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 
@@ -11,6 +12,8 @@ from otelmon.config import Settings
 from otelmon.email.message import OutgoingEmail
 
 log = logging.getLogger(__name__)
+
+_MESSAGES_PER_CONNECTION = 8
 
 
 class SmtpSender:
@@ -29,6 +32,21 @@ class SmtpSender:
             username=s.smtp_user or None,
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )
+
+    async def send_many(self, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
+        """Send over up to ``smtp_max_connections`` connections at once; results in message order."""
+        # A connection costs a handshake; open more only when each carries several messages.
+        lanes = max(1, min(self.settings.smtp_max_connections, len(messages) // _MESSAGES_PER_CONNECTION))
+        if lanes == 1:
+            return await self.send(messages)
+        # Round-robin, so each connection carries a share and the results map back by index.
+        shares = [list(range(i, len(messages), lanes)) for i in range(lanes)]
+        outcomes = await asyncio.gather(*(self.send([messages[i] for i in share]) for share in shares))
+        results: list[Exception | None] = [None] * len(messages)
+        for share, outcome in zip(shares, outcomes, strict=True):
+            for index, result in zip(share, outcome, strict=True):
+                results[index] = result
+        return results
 
     async def send(self, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
         """Send over one connection; the result for each message is None (sent) or the error.

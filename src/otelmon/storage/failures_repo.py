@@ -6,6 +6,7 @@ import base64
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, func, or_, select
@@ -18,8 +19,10 @@ from otelmon.storage.rows import failure_row
 from otelmon.storage.tables import Tables
 
 
-def _upsert(conn: Connection, table: Table):
-    if is_mysql(conn.dialect.name):
+@lru_cache(maxsize=8)
+def _upsert(dialect_name: str, table: Table):
+    # Built once per table: constructing ``inserted``/``excluded`` proxies costs more than the insert.
+    if is_mysql(dialect_name):
         stmt = mysql_insert(table)
         return stmt.on_duplicate_key_update(
             start_time=func.least(table.c.start_time, stmt.inserted.start_time),
@@ -36,21 +39,29 @@ def _upsert(conn: Connection, table: Table):
 
 
 def insert_failures(
-    conn: Connection, tables: Tables, failures: Sequence[Failure], received_at: datetime, ingest_id: str
-) -> list[int]:
-    """Insert or merge failures; returns the ids of rows this call created (not redelivered ones).
+    conn: Connection, tables: Tables, batches: Sequence[tuple[Sequence[Failure], str]], received_at: datetime
+) -> dict[str, list[int]]:
+    """Insert or merge the failures of several batches (each with its own ingest id); returns, per ingest
+    id, the ids of rows this call created (not redelivered ones).
 
     A failure already stored (same identity) only widens its time range: a task's outer span and an
     inner step's span both report the same try, and a redelivery changes nothing.
     """
     table = tables.failures
-    rows = sorted((failure_row(table, f, received_at, ingest_id) for f in failures), key=lambda r: r["identity_key"])
+    rows = sorted(
+        (failure_row(table, f, received_at, ingest_id) for failures, ingest_id in batches for f in failures),
+        key=lambda r: r["identity_key"],
+    )
     if not rows:
-        return []
+        return {}
     # One statement, compiled once and cached; the driver sends the rows as multi-row INSERTs.
-    conn.execute(_upsert(conn, table), rows)
-    created = conn.execute(select(table.c.id).where(table.c.ingest_id == ingest_id).order_by(table.c.id))
-    return list(created.scalars())
+    conn.execute(_upsert(conn.dialect.name, table), rows)
+    ingest_ids = [ingest_id for _, ingest_id in batches]
+    created: dict[str, list[int]] = {ingest_id: [] for ingest_id in ingest_ids}
+    query = select(table.c.id, table.c.ingest_id).where(table.c.ingest_id.in_(ingest_ids)).order_by(table.c.id)
+    for failure_id, ingest_id in conn.execute(query):
+        created[ingest_id].append(failure_id)
+    return created
 
 
 @dataclass(frozen=True)
