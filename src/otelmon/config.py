@@ -72,8 +72,10 @@ class Settings(BaseSettings):
     alert_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # JSON list, e.g. [{"match": "airflow/billing_*", "to": ["billing@example.com"]}]; first match wins.
     alert_routes: list[AlertRoute] = Field(default_factory=list)
-    # Error spans of one trace arriving within this wait share one email.
-    alert_group_wait_seconds: float = Field(0.5, ge=0)
+    # Error spans of one trace arriving within this wait share one email. The collector already sends
+    # a trace's error spans together unless its batch (200 ms, configs/otelcol.yaml) splits them: the
+    # wait only has to bridge two consecutive batches.
+    alert_group_wait_seconds: float = Field(0.3, ge=0)
     # A fingerprint alerted within this interval is not emailed again (counted instead).
     alert_repeat_interval_seconds: float = Field(3600, ge=0)
     # Failure emails per minute; beyond it one summary email per minute names what was held back.

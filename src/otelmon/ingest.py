@@ -27,9 +27,17 @@ from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
-# Called inside the transaction with the ids of newly created failures (e.g. to enqueue alerts),
-# so what a hook writes commits or rolls back together with the failures.
-NewFailuresHook = Callable[[Connection, list[int]], None]
+@dataclass(frozen=True)
+class NewFailures:
+    """The failures a transaction created: their ids, and the ingest ids that select exactly them."""
+
+    ids: list[int]
+    ingest_ids: list[str]
+
+
+# Called inside the transaction with the newly created failures (e.g. to enqueue alerts), so what a
+# hook writes commits or rolls back together with the failures.
+NewFailuresHook = Callable[[Connection, NewFailures], None]
 
 _DEADLOCK_CODES = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
 _MAX_ATTEMPTS = 3
@@ -120,10 +128,11 @@ class FailureIngestor:
             created = insert_failures(
                 conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at
             )
-            all_ids = sorted(i for ids in created.values() for i in ids)
-            if all_ids:
+            new = NewFailures(ids=sorted(i for ids in created.values() for i in ids),
+                              ingest_ids=[ingest_id for ingest_id, ids in created.items() if ids])
+            if new.ids:
                 for hook in self.hooks:
-                    hook(conn, all_ids)
+                    hook(conn, new)
         return created
 
 

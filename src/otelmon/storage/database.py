@@ -20,6 +20,10 @@ def create_db_engine(settings: Settings) -> Engine:
             # A restarted MariaDB leaves dead connections in the pool; check before use.
             pool_pre_ping=True,
             pool_recycle=3600,
+            # No gap locks: under REPEATABLE READ the alert dispatcher's locking reads would hold ingest
+            # inserts into the same index ranges until it commits. Every statement here either stands
+            # alone or locks exactly the rows it reads, so nothing relies on repeatable reads.
+            isolation_level="READ COMMITTED",
             connect_args={
                 "connect_timeout": settings.db_connect_timeout_seconds,
                 "read_timeout": settings.db_read_timeout_seconds,
