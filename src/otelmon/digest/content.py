@@ -14,6 +14,7 @@ from otelmon.config import Settings
 from otelmon.email.failure_view import failure_view
 from otelmon.email.render import format_local
 from otelmon.links import dashboard_url
+from otelmon.text import clip
 
 FAILURES_DASHBOARD_UID = "otelmon-failures"
 MESSAGE_CHARS = 300
@@ -40,12 +41,6 @@ def window_label(window: timedelta) -> str:
     if seconds % 3600 == 0:
         return f"{seconds // 3600} h"
     return f"{seconds // 60} min"
-
-
-def _clip(message: str | None, limit: int = MESSAGE_CHARS) -> str | None:
-    if message is None or len(message) <= limit:
-        return message
-    return message[: limit - 1] + "…"
 
 
 def _epoch_ms(moment: datetime) -> int:
@@ -91,7 +86,7 @@ def time_span(start: datetime, end: datetime, zone: str) -> str:
 
 def _row_view(row: Any, settings: Settings) -> dict[str, Any]:
     view = failure_view(row, settings, stack_lines=0)
-    view["error_message"] = _clip(view["error_message"])
+    view["error_message"] = clip(view["error_message"], MESSAGE_CHARS)
     view["times"] = time_span(row.start_time, row.end_time, settings.display_timezone)
     state = row.alert_state
     view["alert_label"] = ALERT_LABELS.get(state or "", "")
@@ -101,7 +96,7 @@ def _row_view(row: Any, settings: Settings) -> dict[str, Any]:
 
 def _error_key(row: Any) -> tuple[str, str]:
     first_line = (row.error_message or "").strip().partition("\n")[0]
-    return row.error_type or "Error", _clip(first_line, _ERROR_KEY_CHARS) or ""
+    return row.error_type or "Error", clip(first_line, _ERROR_KEY_CHARS) or ""
 
 
 class DigestContent:

@@ -6,6 +6,7 @@ from typing import Any
 
 from otelmon.config import Settings
 from otelmon.links import trace_url
+from otelmon.text import clip
 
 MESSAGE_CHARS = 2000
 STACK_LINE_CHARS = 300
@@ -13,11 +14,9 @@ STACK_LINE_CHARS = 300
 
 def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[str, Any]:
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-    message = data.get("error_message")
-    if message and len(message) > MESSAGE_CHARS:
-        message = message[: MESSAGE_CHARS - 1] + "…"
+    message = clip(data.get("error_message"), MESSAGE_CHARS)
     lines = (data.get("stacktrace") or "").splitlines()
-    shown = [line if len(line) <= STACK_LINE_CHARS else line[: STACK_LINE_CHARS - 1] + "…" for line in lines]
+    shown = [clip(line, STACK_LINE_CHARS) for line in lines]
     shown = shown[:stack_lines]
     start, end = data["start_time"], data["end_time"]
     return {

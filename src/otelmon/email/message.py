@@ -15,6 +15,8 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formatdate, parseaddr
 
+from otelmon.text import clip
+
 MAX_EMAIL_BYTES = 100 * 1024
 # CRLF for SMTP; 998 is RFC 5322's line limit (folding a subject at 78 leaves a stray leading space
 # in some readers after unfolding).
@@ -27,8 +29,7 @@ _SPACES = re.compile(r"\s+")
 
 def clean_header(value: str, limit: int = 200) -> str:
     """One line, no control characters: user data can never add a header or break the subject."""
-    text = _SPACES.sub(" ", _CONTROL.sub(" ", value)).strip()
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(_SPACES.sub(" ", _CONTROL.sub(" ", value)).strip(), limit)
 
 
 def message_domain(mail_from: str) -> str:

@@ -9,23 +9,17 @@ from typing import Any
 from sqlalchemy import Table
 
 from otelmon.failures.model import Failure
+from otelmon.text import clip
 
 # MEDIUMTEXT holds 16 MiB; these caps keep one runaway span from filling a row (and an email).
 TEXT_CAPS = {"error_message": 64 * 1024, "stacktrace": 1024 * 1024, "attributes": 256 * 1024}
 _ATTRIBUTE_VALUE_CAP = 4096
-_ELLIPSIS = "…"
-
-
-def _clip(value: str | None, limit: int | None) -> str | None:
-    if value is None or limit is None or len(value) <= limit:
-        return value
-    return value[: max(limit - 1, 0)] + _ELLIPSIS
 
 
 def _attributes_json(attributes: dict[str, Any], limit: int) -> str:
     def shrink(value: Any) -> Any:
         if isinstance(value, str):
-            return _clip(value, _ATTRIBUTE_VALUE_CAP)
+            return clip(value, _ATTRIBUTE_VALUE_CAP)
         if isinstance(value, dict):
             return {key: shrink(v) for key, v in value.items()}
         if isinstance(value, list):
@@ -66,7 +60,7 @@ def failure_row(table: Table, failure: Failure, received_at: datetime, ingest_id
     for name, value in row.items():
         if isinstance(value, str):
             limit = getattr(table.c[name].type, "length", None) or TEXT_CAPS.get(name)
-            row[name] = _clip(value, limit)
+            row[name] = clip(value, limit)
     return row
 
 
