@@ -13,7 +13,8 @@ from pathlib import Path
 
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
-from otelmon.alerting.outbox import enqueue_hook, utcnow
+from otelmon.alerting.outbox import enqueue_hook
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.failures.model import Failure
 from otelmon.ingest import FailureIngestor

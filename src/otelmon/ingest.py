@@ -15,11 +15,11 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from datetime import datetime, timezone
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.storage.errors import DatabaseUnavailable
 from otelmon.storage.failures_repo import insert_failures
@@ -123,7 +123,7 @@ class FailureIngestor:
         raise AssertionError("unreachable")
 
     def _store_once(self, group: list[_Submission]) -> dict[str, list[int]]:
-        received_at = datetime.now(timezone.utc).replace(tzinfo=None)
+        received_at = utcnow()
         with self.engine.begin() as conn:
             created = insert_failures(
                 conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, func, literal, select
 
+from otelmon.clock import utcnow
 from otelmon.storage.tables import Tables
 
 if TYPE_CHECKING:
     from otelmon.ingest import NewFailures
 
 NEW, ALERTED, SUPPRESSED, HELD, SUMMARIZED = "new", "alerted", "suppressed", "held", "summarized"
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def enqueue_hook(tables: Tables, group_wait_seconds: float) -> Callable[[Connection, NewFailures], None]:

@@ -20,8 +20,9 @@ from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
-from otelmon.alerting.outbox import HELD, NEW, utcnow
+from otelmon.alerting.outbox import HELD, NEW
 from otelmon.api.metrics import ApiMetrics
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.email.smtp import SmtpSender
 from otelmon.storage.tables import Tables

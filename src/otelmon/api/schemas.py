@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.failures.values import to_naive_utc
 
@@ -38,7 +39,7 @@ class FailureReport(BaseModel):
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=256)
 
     def to_failure(self) -> Failure:
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utcnow()
         end = to_naive_utc(self.end_time) if self.end_time else None
         start = to_naive_utc(self.start_time) if self.start_time else None
         end = end or start or now

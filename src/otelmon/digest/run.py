@@ -7,11 +7,12 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
 from otelmon.alerting.delivery import lease_seconds
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest import ledger
 from otelmon.digest.claim import Claim, claim_digest
@@ -46,10 +47,6 @@ class RunResult:
             "failures": self.sent.failure_count if self.sent else 0,
             "busy": self.busy,
         }
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def default_owner() -> str:

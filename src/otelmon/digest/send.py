@@ -6,11 +6,12 @@ import asyncio
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parseaddr
 
 from sqlalchemy import Engine
 
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest import ledger
 from otelmon.email.message import OutgoingEmail
@@ -59,6 +60,6 @@ def send_claimed(
         raise DigestSendError(f"digest #{digest_id} not sent (attempt {row.attempts}): {text}")
     # A crash here leaves the digest claimed: its resend carries the same Message-ID, so mail clients
     # and the recipients see one digest.
-    ledger.record_sent(engine, tables, digest_id, datetime.now(timezone.utc).replace(tzinfo=None))
+    ledger.record_sent(engine, tables, digest_id, utcnow())
     log.info("digest #%d sent: %d failures, %s", digest_id, row.failure_count, row.message_id)
     return Sent(digest_id, row.failure_count, row.message_id, row.attempts)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
 
 from sqlalchemy import Engine, text
 
+from otelmon.clock import utcnow
 from otelmon.storage.dialect import is_mysql, split_statements, to_sqlite
 from otelmon.storage.sqlfiles import migration_files
 
@@ -45,7 +45,7 @@ def migrate(engine: Engine) -> list[str]:
                     conn.execute(text(statement if mysql else to_sqlite(statement)))
                 conn.execute(
                     text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)"),
-                    {"v": version, "t": datetime.now(timezone.utc).replace(tzinfo=None)},
+                    {"v": version, "t": utcnow()},
                 )
                 conn.commit()
                 applied_now.append(version)
