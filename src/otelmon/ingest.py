@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.storage.errors import DatabaseUnavailable
-from otelmon.storage.failures_repo import insert_failures
+from otelmon.storage.failures_repo import BatchOutcome, insert_failures
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -102,11 +102,12 @@ class FailureIngestor:
                     submission.result.set_exception(exc)
                 raise
             for submission in group:
-                ids = created.get(submission.ingest_id, [])
-                distinct = len({f.identity_key for f in submission.failures})
-                submission.result.set_result(StoreResult(ids, distinct - len(ids)))
+                outcome = created[submission.ingest_id]
+                submission.result.set_result(
+                    StoreResult(outcome.created_ids, outcome.identities - len(outcome.created_ids))
+                )
 
-    def _store_with_retries(self, group: list[_Submission]) -> dict[str, list[int]]:
+    def _store_with_retries(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 return self._store_once(group)
@@ -122,14 +123,14 @@ class FailureIngestor:
                 raise DatabaseUnavailable(str(exc)) from exc
         raise AssertionError("unreachable")
 
-    def _store_once(self, group: list[_Submission]) -> dict[str, list[int]]:
+    def _store_once(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
         received_at = utcnow()
         with self.engine.begin() as conn:
             created = insert_failures(
                 conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at
             )
-            new = NewFailures(ids=sorted(i for ids in created.values() for i in ids),
-                              ingest_ids=[ingest_id for ingest_id, ids in created.items() if ids])
+            new = NewFailures(ids=sorted(i for o in created.values() for i in o.created_ids),
+                              ingest_ids=[ingest_id for ingest_id, o in created.items() if o.created_ids])
             if new.ids:
                 for hook in self.hooks:
                     hook(conn, new)

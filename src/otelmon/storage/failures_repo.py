@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -38,11 +38,19 @@ def _upsert(dialect_name: str, table: Table):
     )
 
 
+@dataclass
+class BatchOutcome:
+    """What one batch of an insert did: the rows it created, and how many distinct failures it held."""
+
+    created_ids: list[int] = field(default_factory=list)
+    identities: int = 0
+
+
 def insert_failures(
     conn: Connection, tables: Tables, batches: Sequence[tuple[Sequence[Failure], str]], received_at: datetime
-) -> dict[str, list[int]]:
+) -> dict[str, BatchOutcome]:
     """Insert or merge the failures of several batches (each with its own ingest id); returns, per ingest
-    id, the ids of rows this call created (not redelivered ones).
+    id, the ids of rows this call created (not redelivered ones) and the batch's distinct failures.
 
     A failure already stored (same identity) only widens its time range: a task's outer span and an
     inner step's span both report the same try, and a redelivery changes nothing.
@@ -56,12 +64,14 @@ def insert_failures(
         return {}
     # One statement, compiled once and cached; the driver sends the rows as multi-row INSERTs.
     conn.execute(_upsert(conn.dialect.name, table), rows)
-    ingest_ids = [ingest_id for _, ingest_id in batches]
-    created: dict[str, list[int]] = {ingest_id: [] for ingest_id in ingest_ids}
-    query = select(table.c.id, table.c.ingest_id).where(table.c.ingest_id.in_(ingest_ids)).order_by(table.c.id)
+    identities: dict[str, set[str]] = {ingest_id: set() for _, ingest_id in batches}
+    for row in rows:
+        identities[row["ingest_id"]].add(row["identity_key"])
+    outcomes = {ingest_id: BatchOutcome(identities=len(keys)) for ingest_id, keys in identities.items()}
+    query = select(table.c.id, table.c.ingest_id).where(table.c.ingest_id.in_(list(outcomes))).order_by(table.c.id)
     for failure_id, ingest_id in conn.execute(query):
-        created[ingest_id].append(failure_id)
-    return created
+        outcomes[ingest_id].created_ids.append(failure_id)
+    return outcomes
 
 
 @dataclass(frozen=True)
