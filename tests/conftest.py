@@ -6,14 +6,11 @@ fresh server in a temporary directory.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine
 
-from otelmon.storage.migrate import migrate
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
 from tests.harness.smtp import SmtpSink
@@ -31,23 +28,15 @@ def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDB
 @pytest.fixture
 def mariadb_database(mariadb_server: MariaDBServer) -> Iterator[str]:
     """A fresh, empty database on the shared server; its SQLAlchemy URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = mariadb_server.create_database(name)
-    try:
+    with mariadb_server.scratch_database() as url:
         yield url
-    finally:
-        mariadb_server.drop_database(name)
 
 
 @pytest.fixture
-def mariadb_url(mariadb_database: str) -> str:
+def mariadb_url(mariadb_server: MariaDBServer) -> Iterator[str]:
     """A fresh database with the schema from sql/ applied."""
-    engine = create_engine(mariadb_database)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
-    return mariadb_database
+    with mariadb_server.scratch_database(migrated=True) as url:
+        yield url
 
 
 @pytest.fixture

@@ -3,15 +3,12 @@ keeps every span and forwards each request to the real OtelMon API (on MariaDB),
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
 
-from otelmon.storage.migrate import migrate
 from tests.airflow.airflow_home import EXAMPLE_DAGS, TEST_DAGS, AirflowHome, AirflowUnavailable
 from tests.airflow.otlp_sink import OtlpSink
 from tests.harness.api_server import ApiServer
@@ -33,19 +30,12 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> AirflowHome:
 def failures_api(mariadb_server: MariaDBServer) -> Iterator[FailuresApi]:
     """The OtelMon API on its own MariaDB database, shared by the tests of one module (each module's DAG
     runs happen once, up front, because dag.test() takes seconds to start)."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    url = mariadb_server.create_database(name)
-    engine = create_engine(url)
-    try:
-        migrate(engine)
-    finally:
-        engine.dispose()
-    server = ApiServer({"OTELMON_DATABASE_URL": url}).start()
-    try:
-        yield FailuresApi(server.url)
-    finally:
-        server.stop()
-        mariadb_server.drop_database(name)
+    with mariadb_server.scratch_database(migrated=True) as url:
+        server = ApiServer({"OTELMON_DATABASE_URL": url}).start()
+        try:
+            yield FailuresApi(server.url)
+        finally:
+            server.stop()
 
 
 @dataclass

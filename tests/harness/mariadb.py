@@ -10,10 +10,15 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pymysql
+from sqlalchemy import create_engine
 
+from otelmon.storage.migrate import migrate
 from tests.harness.ports import free_port
 
 USER = "otelmon_test"
@@ -112,6 +117,22 @@ class MariaDBServer:
     def drop_database(self, name: str) -> None:
         with self.admin() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+    @contextmanager
+    def scratch_database(self, migrated: bool = False) -> Iterator[str]:
+        """A fresh database, dropped afterwards; with ``migrated`` the schema from sql/ applied. Its URL."""
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        url = self.create_database(name)
+        try:
+            if migrated:
+                engine = create_engine(url)
+                try:
+                    migrate(engine)
+                finally:
+                    engine.dispose()
+            yield url
+        finally:
+            self.drop_database(name)
 
     # -- internals -------------------------------------------------------------------------
     @staticmethod
