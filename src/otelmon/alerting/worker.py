@@ -71,7 +71,7 @@ class AlertWorker:
         if not self._tasks:
             return
         # Let a send in progress finish; what is cut off stays leased and is resent later.
-        done, pending = await asyncio.wait(self._tasks, timeout=_SHUTDOWN_GRACE_SECONDS)
+        _, pending = await asyncio.wait(self._tasks, timeout=_SHUTDOWN_GRACE_SECONDS)
         for task in pending:
             task.cancel()
 
