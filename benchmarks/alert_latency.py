@@ -13,25 +13,23 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import multiprocessing
 import statistics
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
-import httpx
+from sqlalchemy import create_engine, text
 
-from benchmarks.ingest_throughput import post_all_threads
-from benchmarks.payloads import make_batch
+from benchmarks.lean_client import post_all_threads, post_at_rate
+from benchmarks.payloads import SPANS_PER_BATCH, make_batch
 from otelmon.config import Settings
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
 from tests.harness.ports import free_port
 from tests.harness.smtp import SmtpSink
 from tests.harness.spans import SpanFactory, protobuf_body
-
-HEADERS = {"content-type": "application/x-protobuf"}
 
 
 def failing_bodies(count: int) -> list[tuple[str, bytes]]:
@@ -43,24 +41,6 @@ def failing_bodies(count: int) -> list[tuple[str, bytes]]:
                                 "otelmon.process": process, "otelmon.run_id": "r", "otelmon.try_number": 1})
         bodies.append((process, protobuf_body(spans.take())))
     return bodies
-
-
-async def steady(url: str, bodies: list[tuple[str, bytes]], rate: float) -> dict[str, float]:
-    accepted: dict[str, float] = {}
-    # No pool timeout: a request waiting for a connection has not been sent, and latency is counted
-    # from acceptance, so a slow client cannot flatter the figures.
-    timeout = httpx.Timeout(30, pool=None)
-    async with httpx.AsyncClient(timeout=timeout, limits=httpx.Limits(max_connections=50)) as client:
-        start = time.monotonic()
-
-        async def one(i: int, process: str, body: bytes) -> None:
-            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
-            response = await client.post(f"{url}/v1/traces", content=body, headers=HEADERS)
-            response.raise_for_status()
-            accepted[process] = time.monotonic()
-
-        await asyncio.gather(*(one(i, p, b) for i, (p, b) in enumerate(bodies)))
-    return accepted
 
 
 def _sink_process(port: int, count: int, ready, results) -> None:
@@ -87,12 +67,38 @@ def percentile(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=1000, method="inclusive")[int(q * 1000) - 1]
 
 
+_STAGES_SQL = text(
+    "SELECT f.process_name, ob.due_at, a.created_at FROM failures f"
+    " JOIN alert_outbox ob ON ob.failure_id = f.id JOIN alerts a ON a.id = ob.alert_id"
+)
+
+
+def stages(db_url: str, accepted: dict[str, float], arrival: dict[str, float]) -> dict[str, list[float]]:
+    """Where the time goes, from the timestamps the API stored: waiting for the group, waiting for a
+    dispatch pass, and from the alert's creation to the message's arrival (claim, compose, send).
+    The client's and the sink's monotonic clocks are turned into wall-clock time with one offset
+    (both are the same system clock on Linux)."""
+    offset = time.time() - time.monotonic()
+    epoch = datetime(1970, 1, 1)
+    out: dict[str, list[float]] = {"group wait": [], "dispatch": [], "claim+compose+send": []}
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        for process, due_at, created_at in conn.execute(_STAGES_SQL):
+            due, created = ((t - epoch).total_seconds() for t in (due_at, created_at))
+            out["group wait"].append(due - (accepted[process] + offset))
+            out["dispatch"].append(created - due)
+            out["claim+compose+send"].append(arrival[process] + offset - created)
+    engine.dispose()
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rate", type=float, default=100.0, help="failures per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--batches", type=int, default=2000, help="ingest batches for the throughput ratio")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating off/on rounds (medians are printed)")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating off/on rounds (medians are printed); 0: latency only")
     args = parser.parse_args()
     count = int(args.rate * args.seconds)
     bodies = failing_bodies(count)
@@ -107,16 +113,18 @@ def main() -> None:
             common = {"OTELMON_SMTP_HOST": "127.0.0.1", "OTELMON_SMTP_PORT": str(sink_port),
                       "OTELMON_ALERT_RECIPIENTS": "team@example.com"}
             # --- latency ---
-            api = ApiServer({**common, "OTELMON_DATABASE_URL": db.create_database("latency"),
+            latency_db = db.create_database("latency")
+            api = ApiServer({**common, "OTELMON_DATABASE_URL": latency_db,
                              "OTELMON_ALERT_STORM_CAP_PER_MINUTE": str(int(args.rate * 120))}).start()
             try:
-                accepted = asyncio.run(steady(api.url, bodies, args.rate))
+                accepted = post_at_rate(api.url, bodies, args.rate)
                 arrival = dict(sink_results.get(timeout=300))
             finally:
                 api.stop()
                 sink_process.join(10)
             common["OTELMON_SMTP_PORT"] = str(throughput_sink.port)
             latencies = [arrival[p] - accepted[p] for p in accepted]
+            breakdown = stages(latency_db, accepted, arrival)
 
             # --- throughput, alerting off and on: alternated, medians, so drift on a shared machine
             # (another process waking up) falls on both sides rather than on one ---
@@ -127,10 +135,11 @@ def main() -> None:
                            "OTELMON_ALERTS_ENABLED": "true" if mode == "on" else "false"}
                     api = ApiServer(env).start()
                     try:
-                        rates[mode].append(post_all_threads(api.url, payloads[mode], 10))
+                        rates[mode].append(post_all_threads(api.url, payloads[mode], 10) * SPANS_PER_BATCH)
                     finally:
                         api.stop()
-            baseline, with_alerts = statistics.median(rates["off"]), statistics.median(rates["on"])
+            if args.rounds:
+                baseline, with_alerts = statistics.median(rates["off"]), statistics.median(rates["on"])
         finally:
             throughput_sink.stop()
             db.remove()
@@ -141,6 +150,11 @@ def main() -> None:
     print(f"  p95 {percentile(latencies, 0.95) * 1000:7.0f} ms")
     print(f"  p99 {percentile(latencies, 0.99) * 1000:7.0f} ms")
     print(f"  max {max(latencies) * 1000:7.0f} ms")
+    print("  where it goes (p50 / p99 of each stage):")
+    for stage, values in breakdown.items():
+        print(f"    {stage:<20} {percentile(values, 0.50) * 1000:6.0f} / {percentile(values, 0.99) * 1000:6.0f} ms")
+    if not args.rounds:
+        return
     print(f"ingest, {args.batches} x 512 spans, 1 % errors, protobuf+gzip, 10 clients, "
           f"median of {args.rounds} alternating rounds:")
     print(f"  alerting off: {baseline:10,.0f} spans/s")

@@ -24,13 +24,13 @@ from pathlib import Path
 import grpc
 from sqlalchemy import create_engine, text
 
-from benchmarks.ingest_throughput import peak_rss_mib, post_all_threads
+from benchmarks.ingest_throughput import peak_rss_mib
+from benchmarks.lean_client import post_all_threads
 from benchmarks.payloads import ERRORS_PER_BATCH, SPANS_PER_BATCH, make_batch
 from tests.collector.otelcol_process import REPO, Collector
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
 
-HEADERS = {"content-type": "application/x-protobuf", "content-encoding": "gzip"}
 DRAIN_TIMEOUT = 600
 
 

@@ -9,25 +9,18 @@ single Python process could reach) and their ratio, plus the server's peak RSS.
 from __future__ import annotations
 
 import argparse
-import asyncio
-import http.client
-import queue
 import tempfile
-import threading
 import time
 from pathlib import Path
-from urllib.parse import urlsplit
 
-import httpx
 from sqlalchemy import create_engine, text
 
+from benchmarks.lean_client import post_all_threads
 from benchmarks.payloads import ERRORS_PER_BATCH, SPANS_PER_BATCH, make_batch
 from otelmon.failures.extract import extract_failures
 from otelmon.otlp.decode import PROTOBUF, decode_request
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
-
-HEADERS = {"content-type": PROTOBUF, "content-encoding": "gzip"}
 
 
 def decode_only_rate(payloads: list[bytes]) -> float:
@@ -35,75 +28,6 @@ def decode_only_rate(payloads: list[bytes]) -> float:
     for body in payloads:
         extract_failures(decode_request(body, PROTOBUF, "gzip", 64 * 1024 * 1024))
     return len(payloads) * SPANS_PER_BATCH / (time.perf_counter() - started)
-
-
-def post_all_threads(url: str, payloads: list[bytes], concurrency: int) -> float:
-    """Spans/s for posting every payload once over ``concurrency`` keep-alive connections.
-
-    A lean client (http.client in threads) on purpose: on a 2-core machine the load generator competes
-    with the server for CPU, and httpx spends ~2 ms of CPU per request where this spends a fraction.
-    """
-    parsed = urlsplit(url)
-    work: queue.SimpleQueue[bytes] = queue.SimpleQueue()
-    for body in payloads:
-        work.put(body)
-    errors: list[str] = []
-
-    def post(conn: http.client.HTTPConnection, body: bytes) -> int:
-        # As an OTLP client does: a dropped connection is reopened and the request sent again (bounded).
-        for attempt in range(3):
-            try:
-                conn.request("POST", "/v1/traces", body=body, headers=HEADERS)
-                response = conn.getresponse()
-                response.read()
-                return response.status
-            except (ConnectionError, http.client.HTTPException) as exc:
-                conn.close()
-                if attempt == 2:
-                    errors.append(repr(exc))
-        return 0
-
-    def worker() -> None:
-        conn = http.client.HTTPConnection(parsed.hostname, parsed.port, timeout=60)
-        try:
-            while True:
-                try:
-                    body = work.get_nowait()
-                except queue.Empty:
-                    return
-                status = post(conn, body)
-                if status not in (0, 200):
-                    errors.append(f"HTTP {status}")
-        finally:
-            conn.close()
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    elapsed = time.perf_counter() - started
-    if errors:
-        raise RuntimeError(f"{len(errors)} requests failed, e.g. {errors[0]}")
-    return len(payloads) * SPANS_PER_BATCH / elapsed
-
-
-async def post_all(url: str, payloads: list[bytes], concurrency: int) -> float:
-    queue: asyncio.Queue[bytes] = asyncio.Queue()
-    for body in payloads:
-        queue.put_nowait(body)
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
-
-        async def worker() -> None:
-            while not queue.empty():
-                body = queue.get_nowait()
-                response = await client.post(f"{url}/v1/traces", content=body, headers=HEADERS)
-                response.raise_for_status()
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return len(payloads) * SPANS_PER_BATCH / (time.perf_counter() - started)
 
 
 def peak_rss_mib(pid: int) -> float:
@@ -130,7 +54,7 @@ def main() -> None:
             api = ApiServer({"OTELMON_DATABASE_URL": url, "OTELMON_ALERTS_ENABLED": "false"}).start()
             try:
                 post_all_threads(api.url, warmup, args.concurrency)
-                e2e = post_all_threads(api.url, payloads, args.concurrency)
+                e2e = post_all_threads(api.url, payloads, args.concurrency) * SPANS_PER_BATCH
                 rss = peak_rss_mib(api.process.pid)
             finally:
                 api.stop()
