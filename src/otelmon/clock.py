@@ -7,3 +7,10 @@ from datetime import datetime, timezone
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def seconds_until(moment: datetime | None, cap: float) -> float:
+    """Seconds from now until ``moment`` (naive UTC), between 0 and ``cap``; ``cap`` when there is none."""
+    if moment is None:
+        return cap
+    return min(max((moment - utcnow()).total_seconds(), 0.0), cap)

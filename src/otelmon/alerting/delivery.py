@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Engine, and_, case, func, or_, select, update
@@ -15,7 +16,8 @@ from otelmon.email.message import OutgoingEmail
 from otelmon.storage.tables import Tables
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
-CLAIM_LIMIT = 50
+# Small claims: an alert is sent as soon as its own batch is composed, not after fifty others.
+CLAIM_LIMIT = 10
 
 
 def lease_seconds(settings: Settings) -> float:
@@ -35,18 +37,25 @@ class Claimed:
     attempts: int
     message: OutgoingEmail | None
     error: str | None = None
+    claimed_at: float = field(default_factory=time.monotonic)  # when the lease began (at latest)
 
 
-def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> list[Claimed]:
+def lease_expired(item: Claimed, settings: Settings) -> bool:
+    """Another sender may have taken the alert over: this claim's outcome must not be recorded late."""
+    return time.monotonic() - item.claimed_at >= lease_seconds(settings)
+
+
+def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, limit: int = CLAIM_LIMIT) -> list[Claimed]:
     """Take due alerts (and those of a sender that died mid-send) and compose their emails."""
     a = tables.alerts
+    claimed_at = time.monotonic()
     with engine.begin() as conn:
         rows = conn.execute(
             select(a)
             .where(or_(and_(a.c.state == PENDING, a.c.next_attempt_at <= now),
                        and_(a.c.state == SENDING, a.c.lease_until < now)))
             .order_by(a.c.next_attempt_at, a.c.id)
-            .limit(CLAIM_LIMIT)
+            .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         if not rows:
@@ -63,9 +72,9 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> 
     for row in rows:
         email = emails[row.id]
         if isinstance(email, Exception):
-            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {email!r}"))
+            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {email!r}", claimed_at))
         else:
-            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, email))
+            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, email, claimed_at=claimed_at))
     return claimed
 
 
@@ -98,6 +107,19 @@ def record(engine: Engine, tables: Tables, settings: Settings, results: list[tup
                 conn.execute(update(a).where(a.c.id == item.alert_id).values(
                     state=PENDING, next_attempt_at=retry_at, lease_until=None, last_error=reason[:2000]))
     return sent, failed
+
+
+def release(engine: Engine, tables: Tables, alert_ids: list[int]) -> None:
+    """Give back claimed alerts that were never tried (the sender is stopping): due again at once, for
+    whichever replica runs next, and the claim does not count as an attempt."""
+    if not alert_ids:
+        return
+    a = tables.alerts
+    with engine.begin() as conn:
+        conn.execute(
+            update(a).where(a.c.id.in_(alert_ids), a.c.state == SENDING)
+            .values(state=PENDING, attempts=a.c.attempts - 1, lease_until=None)
+        )
 
 
 def next_retry(engine: Engine, tables: Tables) -> datetime | None:

@@ -15,7 +15,7 @@ from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest import ledger
 from otelmon.email.message import OutgoingEmail
-from otelmon.email.smtp import SmtpSender
+from otelmon.email.smtp import send_batch
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def send_claimed(
         message_id=row.message_id,
         data=row.message.encode("ascii"),
     )
-    (error,) = asyncio.run(SmtpSender(settings).send([email]))
+    (error,) = asyncio.run(send_batch(settings, [email]))
     if error is not None:
         text = f"{type(error).__name__}: {error}"
         ledger.record_error(engine, tables, digest_id, text)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import Sequence
 
 import aiosmtplib
@@ -11,16 +9,30 @@ import aiosmtplib
 from otelmon.config import Settings
 from otelmon.email.message import OutgoingEmail
 
-log = logging.getLogger(__name__)
+# Some servers limit messages per connection (Exchange's receive connectors, for one); reconnecting now
+# and then costs one handshake, and a server that closes earlier is handled like an idle disconnect.
+MAX_MESSAGES_PER_CONNECTION = 100
+# 421: the server is closing the connection; the message was not taken and the connection is gone.
+_SERVICE_CLOSING = 421
 
-_MESSAGES_PER_CONNECTION = 8
 
+class SmtpConnection:
+    """One SMTP connection, opened on first use and kept open across messages.
 
-class SmtpSender:
+    A handshake (and with TLS a key exchange and with a login an AUTH) per message would cost more
+    than the message itself, so the alert sender keeps a few of these open while it has work.
+    """
+
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._client: aiosmtplib.SMTP | None = None
+        self._sent = 0
 
-    def _client(self) -> aiosmtplib.SMTP:
+    @property
+    def is_open(self) -> bool:
+        return self._client is not None and self._client.is_connected
+
+    def _new_client(self) -> aiosmtplib.SMTP:
         s = self.settings
         mode = s.smtp_mode
         return aiosmtplib.SMTP(
@@ -33,48 +45,75 @@ class SmtpSender:
             password=s.smtp_password.get_secret_value() if s.smtp_password else None,
         )
 
-    async def send_many(self, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
-        """Send over up to ``smtp_max_connections`` connections at once; results in message order."""
-        # A connection costs a handshake; open more only when each carries several messages.
-        lanes = max(1, min(self.settings.smtp_max_connections, len(messages) // _MESSAGES_PER_CONNECTION))
-        if lanes == 1:
-            return await self.send(messages)
-        # Round-robin, so each connection carries a share and the results map back by index.
-        shares = [list(range(i, len(messages), lanes)) for i in range(lanes)]
-        outcomes = await asyncio.gather(*(self.send([messages[i] for i in share]) for share in shares))
-        results: list[Exception | None] = [None] * len(messages)
-        for share, outcome in zip(shares, outcomes, strict=True):
-            for index, result in zip(share, outcome, strict=True):
-                results[index] = result
-        return results
+    async def open(self) -> aiosmtplib.SMTP:
+        """Connect (TLS and login included) unless already connected; raises what the server said."""
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        await self.close()
+        client = self._new_client()
+        await client.connect()
+        self._client, self._sent = client, 0
+        return client
 
-    async def send(self, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
-        """Send over one connection; the result for each message is None (sent) or the error.
+    async def send(self, message: OutgoingEmail) -> Exception | None:
+        """Send one message; None when the server took it, else the error.
 
-        A connection failure fails every message not yet sent; a refusal of one message does not
-        stop the others.
+        A connection that was idle may have been dropped by the server between messages: then the
+        message is sent once more on a fresh connection (the server had not taken it).
         """
-        results: list[Exception | None] = [None] * len(messages)
-        if not messages:
-            return results
-        client = self._client()
-        try:
-            await client.connect()
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            return [exc] * len(messages)
-        try:
-            for index, msg in enumerate(messages):
-                try:
-                    await client.sendmail(msg.mail_from, msg.recipients, msg.data)
-                except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException) as exc:
-                    results[index] = exc
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    for rest in range(index, len(messages)):
-                        results[rest] = exc
-                    break
-        finally:
+        # Only a connection that has already carried a message can have gone stale while idle.
+        reused = self.is_open and self._sent > 0
+        for attempt in (1, 2):
+            try:
+                client = await self.open()
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                return exc
+            try:
+                await client.sendmail(message.mail_from, message.recipients, message.data)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                return exc  # this message's problem; the connection is fine
+            except aiosmtplib.SMTPResponseException as exc:
+                if exc.code != _SERVICE_CLOSING:
+                    return exc
+                await self.close()
+                if not (reused and attempt == 1):
+                    return exc
+            except (aiosmtplib.SMTPException, OSError) as exc:
+                await self.close()
+                if not (reused and attempt == 1):
+                    return exc
+            else:
+                self._sent += 1
+                if self._sent >= MAX_MESSAGES_PER_CONNECTION:
+                    await self.close()
+                return None
+        raise AssertionError("unreachable")
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        if client.is_connected:
             try:
                 await client.quit()
+                return
             except (aiosmtplib.SMTPException, OSError):
-                client.close()
-        return results
+                pass
+        client.close()
+
+
+async def send_batch(settings: Settings, messages: Sequence[OutgoingEmail]) -> list[Exception | None]:
+    """Send over one connection; the result for each message is None (sent) or the error.
+
+    A server that cannot be reached fails every message at once rather than each after its own timeout;
+    a refusal of one message does not stop the others.
+    """
+    connection = SmtpConnection(settings)
+    try:
+        await connection.open()
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        return [exc] * len(messages)
+    try:
+        return [await connection.send(message) for message in messages]
+    finally:
+        await connection.close()
