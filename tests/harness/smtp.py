@@ -20,6 +20,7 @@ class Received:
     rcpt_tos: list[str]
     raw: bytes
     arrived: float  # time.monotonic() when the DATA command completed
+    peer: tuple[str, int]  # the client's address: one per SMTP connection
 
     @cached_property
     def message(self) -> EmailMessage:
@@ -48,7 +49,8 @@ class SmtpSink:
         arrived = time.monotonic()
         raw = envelope.original_content or envelope.content
         with self._changed:
-            self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), raw, arrived))
+            self.received.append(
+                Received(envelope.mail_from, list(envelope.rcpt_tos), raw, arrived, tuple(session.peer)))
             self._changed.notify_all()
         return "250 OK"
 
