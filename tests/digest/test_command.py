@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.digest.conftest import MAIL_FROM, TEAM
-from tests.digest.locks import lock_waits
+from tests.digest.locks import wait_for_lock_waits
 from tests.digest.seed import digest_of, digests, failure, store
 from tests.harness.waiting import wait_until
 
@@ -138,7 +138,7 @@ def test_two_processes_at_once_report_each_failure_exactly_once(env, db, smtp, m
     holder.execute(text("SELECT id FROM failures WHERE id = :i FOR UPDATE"), {"i": min(ids)})
     runs = [start_digest(env) for _ in range(2)]
     try:
-        wait_until(lambda: lock_waits(mariadb_server) >= 2, 60, what="both runs to wait in their claims")
+        wait_for_lock_waits(mariadb_server, 2, 60, what="both runs to wait in their claims")
     finally:
         holder_tx.rollback()
         holder.close()

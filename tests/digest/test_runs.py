@@ -11,9 +11,8 @@ from sqlalchemy import text
 from otelmon.digest.run import NoRecipients, preview, run_digest
 from otelmon.digest.send import DigestSendError
 from tests.digest.conftest import TEAM, options
-from tests.digest.locks import lock_waits
+from tests.digest.locks import wait_for_lock_waits
 from tests.digest.seed import digest_of, digests, failure, store
-from tests.harness.waiting import wait_until
 
 
 def text_part(message) -> str:
@@ -136,7 +135,7 @@ def test_failure_arriving_during_a_claim_goes_into_the_next_digest(engine, setti
     worker = threading.Thread(target=lambda: outcome.update(r=run_digest(engine, settings, options(), owner="run")))
     worker.start()
     try:
-        wait_until(lambda: lock_waits(mariadb_server) >= 1, 30, what="the claim to wait for the held row")
+        wait_for_lock_waits(mariadb_server, 1, 30, what="the claim to wait for the held row")
         store(engine, [failure("arrived_meanwhile", ended_ago=timedelta(seconds=1))])
     finally:
         blocker_tx.rollback()
