@@ -92,7 +92,7 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
 
     suppressed: list[int] = []
     held: list[int] = []
-    alerted: dict[str, int] = {}  # group key -> alert id
+    emails: dict[str, dict[str, Any]] = {}  # group key -> the alert row to create
     for key, ids in groups:
         head = heads[key]
         state = throttle.get(head.fingerprint)
@@ -102,8 +102,8 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
             suppressed.extend(ids)
             stats.suppressed += 1
         elif budget > 0:
-            alerted[key] = _create_alert(
-                conn, tables, now, kind="failure", group_key=key, fingerprint=head.fingerprint,
+            emails[key] = _alert_row(
+                now, kind="failure", group_key=key, fingerprint=head.fingerprint,
                 head_failure_id=head.id, failure_count=len(ids),
                 suppressed_count=state["suppressed_count"] if state else 0,
                 recipients=recipients_for(settings, head.platform, head.group_name),
@@ -115,6 +115,7 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
             held.extend(ids)
             stats.held += len(ids)
     # One statement per outcome, not per group: a storm is thousands of groups.
+    alerted = _create_alerts(conn, tables, list(emails.values()))
     _mark(conn, tables, suppressed, SUPPRESSED, None)
     _mark(conn, tables, held, HELD, None)
     _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
@@ -180,13 +181,18 @@ def _mark_alerted(conn: Connection, tables: Tables, failure_ids: list[int], aler
     )
 
 
-def _create_alert(conn: Connection, tables: Tables, now: datetime, *, recipients: list[str], **values: Any) -> int:
-    result = conn.execute(
-        tables.alerts.insert().values(
-            recipients=json.dumps(recipients), state=PENDING, attempts=0, next_attempt_at=now, created_at=now, **values
-        )
-    )
-    return result.inserted_primary_key[0]
+def _alert_row(now: datetime, *, recipients: list[str], **values: Any) -> dict[str, Any]:
+    return {"recipients": json.dumps(recipients), "state": PENDING, "attempts": 0, "next_attempt_at": now,
+            "created_at": now, **values}
+
+
+def _create_alerts(conn: Connection, tables: Tables, rows: list[dict[str, Any]]) -> dict[str | None, int]:
+    """Insert alert rows in one statement (INSERT ... RETURNING: MariaDB >= 10.5, SQLite >= 3.35); their
+    ids by group key, which is unique among a pass's alerts (a storm summary has none, and comes alone)."""
+    if not rows:
+        return {}
+    a = tables.alerts
+    return {key: id_ for id_, key in conn.execute(a.insert().returning(a.c.id, a.c.group_key), rows)}
 
 
 def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> int:
@@ -205,10 +211,10 @@ def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: d
     ).all()
     if not held:
         return 0
-    alert_id = _create_alert(
-        conn, tables, now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None,
+    (alert_id,) = _create_alerts(conn, tables, [_alert_row(
+        now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None,
         failure_count=len(held), suppressed_count=0,
         recipients=recipients_for_many(settings, {(r.platform, r.group_name) for r in held}),
-    )
+    )]).values()
     _mark(conn, tables, [r.failure_id for r in held], SUMMARIZED, alert_id)
     return 1
