@@ -2,6 +2,7 @@ from email import message_from_bytes, policy
 
 from otelmon.alerting.routing import recipients_for, recipients_for_many
 from otelmon.config import AlertRoute, Settings
+from otelmon.email import message
 from otelmon.email.message import build_message, clean_header, stable_message_id
 from otelmon.email.render import format_duration, format_local, format_utc
 
@@ -27,6 +28,20 @@ def test_message_is_multipart_alternative_with_crlf_and_utf8_subject():
     assert email.mail_from == "otelmon@example.com"
     assert email.recipients == ["a@example.com", "b@example.com"]
     assert parsed["Message-ID"] == "<otelmon.alert.7@example.com>" == email.message_id
+
+
+def test_parts_that_contain_the_boundary_come_back_whole(monkeypatch):
+    # User data quoting the boundary (an error message can hold anything) must not end a part early.
+    # The boundary is random per message; fix it so the data can hold exactly this one.
+    monkeypatch.setattr(message, "_boundary", lambda: "=_otelmon_fixed")
+    hostile = "before\n--=_otelmon_fixed\nContent-Type: text/html\n\n<script>x</script>\n--=_otelmon_fixed--\nafter"
+    email = build_message(subject="s", text=hostile, html=f"<pre>{hostile}</pre>", mail_from="a@example.com",
+                          recipients=["b@example.com"], message_id="<2@example.com>")
+    parsed = message_from_bytes(email.data, policy=policy.default)
+    assert parsed.get_boundary() == "=_otelmon_fixed"
+    assert len(list(parsed.iter_parts())) == 2
+    assert parsed.get_body(("plain",)).get_content().replace("\r\n", "\n") == hostile
+    assert parsed.get_body(("html",)).get_content().replace("\r\n", "\n") == f"<pre>{hostile}</pre>"
 
 
 def test_routes_first_match_else_default():

@@ -8,6 +8,7 @@ first, so the stricter parsing is not what keeps user data out of the headers.
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 from email import charset, policy
 from email.header import Header
@@ -57,6 +58,13 @@ class OutgoingEmail:
         return len(self.data)
 
 
+def _boundary() -> str:
+    """A boundary that cannot occur in the parts: both are quoted-printable, which writes every "=" as
+    "=3D", so no encoded line contains "=_". Chosen here, the generator need not search the parts for a
+    free one (a regex compiled per message, a third of the cost of building it)."""
+    return f"=_otelmon_{secrets.token_hex(12)}"
+
+
 def _header(value: str) -> str | Header:
     return value if value.isascii() else Header(value, "utf-8")
 
@@ -67,7 +75,7 @@ def build_message(
 ) -> OutgoingEmail:
     subject = clean_header(subject)
     addresses = [clean_header(r, 320) for r in recipients]
-    msg = MIMEMultipart("alternative")
+    msg = MIMEMultipart("alternative", boundary=_boundary())
     msg["Subject"] = _header(subject)
     msg["From"] = _header(clean_header(mail_from, 320))
     msg["To"] = _header(", ".join(addresses))
