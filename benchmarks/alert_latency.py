@@ -97,7 +97,7 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0, help="failures per second")
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--batches", type=int, default=2000, help="ingest batches for the throughput ratio")
-    parser.add_argument("--rounds", type=int, default=3,
+    parser.add_argument("--rounds", type=int, default=5,
                         help="alternating off/on rounds (medians are printed); 0: latency only")
     args = parser.parse_args()
     count = int(args.rate * args.seconds)

@@ -64,7 +64,8 @@ class Settings(BaseSettings):
         "otelmon@localhost", validation_alias=AliasChoices("OTELMON_SMTP_MAIL_FROM", "SMTP_MAIL_FROM")
     )
     smtp_timeout_seconds: float = Field(10.0, gt=0)
-    # Connections used at once to send a batch of alerts: a remote server takes ~100 ms a message.
+    # SMTP connections the alert sender keeps open while it has work (closed after 5 s idle): a remote
+    # server takes ~100 ms a message, so several send side by side.
     smtp_max_connections: int = Field(4, ge=1, le=32)
 
     # --- Immediate alerts --------------------------------------------------------------------
