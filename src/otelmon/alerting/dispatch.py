@@ -10,7 +10,7 @@ import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -68,26 +68,34 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
         return stats, False
     # Every new member of a due group goes with it, also those whose own wait has not run out.
     locked = conn.execute(
-        select(ob.c.failure_id, ob.c.group_key)
+        select(ob.c.failure_id, ob.c.group_key, ob.c.fingerprint)
         .where(ob.c.state == NEW, ob.c.group_key.in_(keys))
         .with_for_update(skip_locked=True)
     ).all()
     if not locked:
         return stats, len(keys) == GROUPS_PER_PASS
     members: dict[str, list[int]] = defaultdict(list)
-    for failure_id, group_key in locked:
+    for failure_id, group_key, _ in locked:
         members[group_key].append(failure_id)
+    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now)
+    # A failure's details are needed to find the outermost of several, to order groups for the budget and
+    # for an email's recipients. In a storm past the cap most groups are one failure each and none will
+    # be emailed: then their outbox row (with the fingerprint) is all there is to read.
+    detailed = [fid for ids in members.values() if budget > 0 or len(ids) > 1 for fid in ids]
     failures = {
         row.id: row
         for row in conn.execute(
             select(f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.span_id, f.c.parent_span_id,
-                   f.c.start_time, f.c.end_time).where(f.c.id.in_([fid for fid, _ in locked]))
+                   f.c.start_time, f.c.end_time).where(f.c.id.in_(detailed))
         )
-    }
-    groups = sorted(members.items(), key=lambda item: min(failures[i].end_time for i in item[1]))
-    heads = {key: _outermost([failures[i] for i in ids]) for key, ids in groups}
+    } if detailed else {}
+    lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint in locked}
+    groups = list(members.items())
+    if budget > 0:  # the oldest failures get the emails the cap still allows
+        groups.sort(key=lambda item: min(failures[i].end_time for i in item[1]))
+    heads = {key: _outermost([failures[i] for i in ids]) if ids[0] in failures else lone[ids[0]]
+             for key, ids in groups}
     throttle = _load_throttle(conn, tables, {h.fingerprint for h in heads.values()})
-    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now)
     repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
 
     suppressed: list[int] = []
@@ -121,6 +129,13 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
     _save_throttle(conn, tables, throttle)
     return stats, len(keys) == GROUPS_PER_PASS
+
+
+class _Lone(NamedTuple):
+    """The head of a one-failure group that will not be emailed: all a suppression or hold needs."""
+
+    id: int
+    fingerprint: str
 
 
 def _outermost(failures: list[Any]) -> Any:
@@ -203,18 +218,25 @@ def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: d
     ).scalar_one()
     if recent:
         return 0
-    held = conn.execute(
-        select(ob.c.failure_id, f.c.platform, f.c.group_name)
-        .join(f, f.c.id == ob.c.failure_id)
-        .where(ob.c.state == HELD)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not held:
+    if conn.execute(select(ob.c.failure_id).where(ob.c.state == HELD).limit(1)).first() is None:
         return 0
+    # Set-based: a storm holds thousands of failures, and reading them back only to list their ids
+    # cost more than holding them. The count and the recipients come from what the UPDATE took.
     (alert_id,) = _create_alerts(conn, tables, [_alert_row(
-        now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None,
-        failure_count=len(held), suppressed_count=0,
-        recipients=recipients_for_many(settings, {(r.platform, r.group_name) for r in held}),
+        now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None, failure_count=0,
+        suppressed_count=0, recipients=[],
     )]).values()
-    _mark(conn, tables, [r.failure_id for r in held], SUMMARIZED, alert_id)
+    taken = conn.execute(
+        update(ob).where(ob.c.state == HELD).values(state=SUMMARIZED, alert_id=alert_id)
+    ).rowcount
+    if not taken:  # another replica summarised them between our look and our update
+        conn.execute(a.delete().where(a.c.id == alert_id))
+        return 0
+    groups = conn.execute(
+        select(f.c.platform, f.c.group_name).distinct()
+        .join(ob, ob.c.failure_id == f.c.id).where(ob.c.alert_id == alert_id)
+    ).all()
+    conn.execute(update(a).where(a.c.id == alert_id).values(
+        failure_count=taken, recipients=json.dumps(recipients_for_many(settings, {tuple(g) for g in groups})),
+    ))
     return 1
