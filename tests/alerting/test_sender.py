@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections import Counter
 from pathlib import Path
 
 from sqlalchemy import select
 
+from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
 from otelmon.alerting.sender import AlertSender
 from otelmon.api.metrics import ApiMetrics
@@ -23,23 +25,36 @@ ALERTS = 10
 LANES = 2
 
 
-def test_a_stop_gives_back_claimed_alerts_never_tried_and_keeps_the_lease_on_those_in_flight(tmp_path: Path):
+def holding_server() -> tuple[ScriptedSmtpSink, threading.Semaphore, threading.Event]:
+    """A server that takes each DATA, then keeps the client waiting for its reply until ``gate`` is set;
+    ``arrived`` is released once per message it holds."""
     sink = ScriptedSmtpSink().start()
     arrived, gate = threading.Semaphore(0), threading.Event()
 
-    def hold(_message) -> None:  # the server takes the DATA, then keeps the client waiting for its reply
+    def hold(_message) -> None:
         arrived.release()
         gate.wait(30)
 
     sink.before_accept = hold
-    settings = Settings(database_url=f"sqlite:///{tmp_path}/otelmon.db", smtp_host="127.0.0.1", smtp_port=sink.port,
-                        smtp_timeout_seconds=2, smtp_max_connections=LANES, alert_recipients=["team@example.com"],
+    return sink, arrived, gate
+
+
+def alerts_waiting(tmp_path: Path, smtp_port: int) -> tuple:
+    """ALERTS failures stored and dispatched: as many alerts due to be sent."""
+    settings = Settings(database_url=f"sqlite:///{tmp_path}/otelmon.db", smtp_host="127.0.0.1", smtp_port=smtp_port,
+                        smtp_timeout_seconds=5, smtp_max_connections=LANES, alert_recipients=["team@example.com"],
                         alert_storm_cap_per_minute=1000)
     engine = create_db_engine(settings)
     migrate(engine)
     tables = Tables.reflect(engine)
     store(engine, [failure(f"task_{n}") for n in range(ALERTS)])
     assert dispatch_due(engine, tables, settings, utcnow()).alerted == ALERTS
+    return engine, tables, settings
+
+
+def test_a_stop_gives_back_claimed_alerts_never_tried_and_keeps_the_lease_on_those_in_flight(tmp_path: Path):
+    sink, arrived, gate = holding_server()
+    engine, tables, settings = alerts_waiting(tmp_path, sink.port)
 
     async def start_then_stop() -> None:
         sender = AlertSender(engine, tables, settings, ApiMetrics())
@@ -64,3 +79,34 @@ def test_a_stop_gives_back_claimed_alerts_never_tried_and_keeps_the_lease_on_tho
     assert len(in_flight) == LANES and all(r.attempts == 1 and r.lease_until is not None for r in in_flight)
     assert len(given_back) == ALERTS - LANES
     assert all(r.attempts == 0 and r.lease_until is None for r in given_back)
+
+
+def test_an_email_whose_lease_ran_out_in_the_queue_is_not_sent(tmp_path: Path, monkeypatch):
+    # A server that keeps the lanes waiting longer than the lease: by then another replica may have
+    # taken the queued alerts over, so this sender must not send them as well.
+    monkeypatch.setattr(delivery, "lease_seconds", lambda settings: 1.0)
+    sink, arrived, gate = holding_server()
+    engine, tables, settings = alerts_waiting(tmp_path, sink.port)
+
+    async def hold_past_the_lease_then_release() -> None:
+        sender = AlertSender(engine, tables, settings, ApiMetrics())
+        sender.start()
+        for _ in range(LANES):
+            assert await asyncio.to_thread(arrived.acquire, timeout=30)
+        await asyncio.sleep(1.2)  # the lease is a span of time: this is the time passing, not a guess
+        sink.before_accept = None
+        gate.set()
+        # The alerts were taken over (here by this same sender, as the next claimer): all arrive.
+        await asyncio.to_thread(sink.wait_for, ALERTS + LANES, 30)
+        await sender.stop(grace=5)
+
+    try:
+        asyncio.run(hold_past_the_lease_then_release())
+    finally:
+        gate.set()
+        sink.stop()
+    engine.dispose()
+    # Those inside a send when the lease ran out arrive twice (at least once is the guarantee: the server
+    # may have taken them); those still queued arrive once, from their new owner, never also from here.
+    copies = Counter(r.message["Message-ID"] for r in sink.received)
+    assert len(copies) == ALERTS and sorted(copies.values()) == [1] * (ALERTS - LANES) + [2] * LANES

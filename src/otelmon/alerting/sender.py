@@ -127,6 +127,13 @@ class AlertSender:
                     item = await self._queue.get()
                 if item is None:
                     return
+                if delivery.lease_expired(item, self.settings):
+                    # It waited here past its lease (a slow or hanging server): another sender may have
+                    # taken it over, so sending it now could send it twice. Its new owner sends it.
+                    log.warning("alert %s: lease ran out while queued; left to whoever holds it now", item.alert_id)
+                    self._in_flight -= 1
+                    self._wake.set()
+                    continue
                 try:
                     await connection.open()
                 except (aiosmtplib.SMTPException, OSError) as exc:
