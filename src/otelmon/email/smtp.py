@@ -62,8 +62,8 @@ class SmtpConnection:
         message is sent once more on a fresh connection (the server had not taken it).
         """
         # Only a connection that has already carried a message can have gone stale while idle.
-        reused = self.is_open and self._sent > 0
-        for attempt in (1, 2):
+        stale_possible = self.is_open and self._sent > 0
+        while True:
             try:
                 client = await self.open()
             except (aiosmtplib.SMTPException, OSError) as exc:
@@ -75,19 +75,19 @@ class SmtpConnection:
             except aiosmtplib.SMTPResponseException as exc:
                 if exc.code != _SERVICE_CLOSING:
                     return exc
-                await self.close()
-                if not (reused and attempt == 1):
-                    return exc
+                error: Exception = exc
             except (aiosmtplib.SMTPException, OSError) as exc:
-                await self.close()
-                if not (reused and attempt == 1):
-                    return exc
+                error = exc
             else:
                 self._sent += 1
                 if self._sent >= MAX_MESSAGES_PER_CONNECTION:
                     await self.close()
                 return None
-        raise AssertionError("unreachable")
+            # The connection is gone; once, if it may merely have gone stale, try a fresh one.
+            await self.close()
+            if not stale_possible:
+                return error
+            stale_possible = False
 
     async def close(self) -> None:
         client, self._client = self._client, None
