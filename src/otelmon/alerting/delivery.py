@@ -41,7 +41,8 @@ class Claimed:
 
 
 def lease_expired(item: Claimed, settings: Settings) -> bool:
-    """Another sender may have taken the alert over: this claim's outcome must not be recorded late."""
+    """Another sender may have taken the alert over: this claim must neither send it now nor record an
+    outcome for it late."""
     return time.monotonic() - item.claimed_at >= lease_seconds(settings)
 
 
