@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting import delivery
 from otelmon.alerting.delivery import Claimed
+from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
@@ -107,11 +108,7 @@ class AlertSender:
                     wait = seconds_until(await run_in_threadpool(delivery.next_retry, self.engine, self.tables), poll)
             except Exception:  # noqa: BLE001 - a database blip must not end alerting
                 log.warning("alert sender: claim failed; retrying in %.1fs", poll, exc_info=True)
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=wait)
-            except (TimeoutError, asyncio.TimeoutError):
-                pass
-            self._wake.clear()
+            await sleep_until_woken(self._wake, wait)
 
     async def _lane(self) -> None:
         connection = SmtpConnection(self.settings)

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from otelmon.alerting.dispatch import dispatch_due
 from otelmon.alerting.outbox import HELD, NEW
 from otelmon.alerting.sender import AlertSender
+from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
@@ -74,12 +75,7 @@ class AlertWorker:
             except Exception:  # noqa: BLE001 - a database blip must not end alerting
                 log.warning("alert dispatch failed; retrying in %.1fs", poll, exc_info=True)
                 wait = poll
-            if wait > 0:
-                try:
-                    await asyncio.wait_for(self._new_failures.wait(), timeout=wait)
-                except (TimeoutError, asyncio.TimeoutError):
-                    pass
-            self._new_failures.clear()
+            await sleep_until_woken(self._new_failures, wait)
 
     async def dispatch_once(self) -> float:
         """Dispatch due groups; returns seconds until the next group is due (at most the poll interval)."""
