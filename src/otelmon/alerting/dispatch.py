@@ -34,6 +34,9 @@ class DispatchStats:
     suppressed: int = 0
     held: int = 0
     summaries: int = 0
+    # When dispatch must run again: the end of the earliest group wait still running, or a poll interval
+    # from now while failures are held for a storm summary; None while nothing waits.
+    next_due: datetime | None = None
 
     def add(self, other: DispatchStats) -> None:
         self.alerted += other.alerted
@@ -44,15 +47,25 @@ class DispatchStats:
 
 def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> DispatchStats:
     total = DispatchStats()
-    # Bounded: a storm larger than this many passes is finished by the next tick.
-    for _ in range(20):
-        with engine.begin() as conn:
-            stats, more = _dispatch_pass(conn, tables, settings, now)
-        total.add(stats)
-        if not more:
-            break
-    with engine.begin() as conn:
-        total.summaries += _summarize_held(conn, tables, settings, now)
+    ob = tables.alert_outbox
+    # One connection for the whole cycle: each checkout pays a ping, and under a stream of failures
+    # cycles follow each other closely.
+    with engine.connect() as conn:
+        # Bounded: a storm larger than this many passes is finished by the next cycle.
+        for _ in range(20):
+            with conn.begin():
+                stats, more = _dispatch_pass(conn, tables, settings, now)
+            total.add(stats)
+            if not more:
+                break
+        with conn.begin():
+            held = conn.execute(select(ob.c.failure_id).where(ob.c.state == HELD).limit(1)).first() is not None
+            if held:
+                total.summaries += _summarize_held(conn, tables, settings, now)
+            total.next_due = conn.execute(select(func.min(ob.c.due_at)).where(ob.c.state == NEW)).scalar()
+    if total.next_due is None and held and not total.summaries:
+        # Held back by a summary sent within the storm window: look again within a poll interval.
+        total.next_due = now + timedelta(seconds=settings.alert_poll_seconds)
     return total
 
 
@@ -77,26 +90,30 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     members: dict[str, list[int]] = defaultdict(list)
     for failure_id, group_key, _ in locked:
         members[group_key].append(failure_id)
-    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now)
     # A failure's details are needed to find the outermost of several, to order groups for the budget and
-    # for an email's recipients. In a storm past the cap most groups are one failure each and none will
-    # be emailed: then their outbox row (with the fingerprint) is all there is to read.
-    detailed = [fid for ids in members.values() if budget > 0 or len(ids) > 1 for fid in ids]
-    failures = {
-        row.id: row
-        for row in conn.execute(
-            select(f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.span_id, f.c.parent_span_id,
-                   f.c.start_time, f.c.end_time).where(f.c.id.in_(detailed))
-        )
-    } if detailed else {}
+    # for an email's recipients. A storm is mostly one-failure groups that repeat a fingerprint emailed
+    # moments ago (suppressed) or come past the cap (held): for those the outbox row is all there is to read.
     lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint in locked}
-    groups = list(members.items())
-    if budget > 0:  # the oldest failures get the emails the cap still allows
-        groups.sort(key=lambda item: min(failures[i].end_time for i in item[1]))
-    heads = {key: _outermost([failures[i] for i in ids]) if ids[0] in failures else lone[ids[0]]
-             for key, ids in groups}
+    failures = _details(conn, f, [fid for ids in members.values() if len(ids) > 1 for fid in ids])
+    heads = {key: _outermost([failures[i] for i in ids]) if len(ids) > 1 else lone[ids[0]]
+             for key, ids in members.items()}
     throttle = _load_throttle(conn, tables, {h.fingerprint for h in heads.values()})
     repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
+    groups = list(members.items())
+    # Only a group whose fingerprint was not emailed within the repeat interval can take an email.
+    fresh = [key for key, _ in groups if not _repeating(throttle.get(heads[key].fingerprint), now, repeat)]
+    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now) if fresh else 0
+    if budget > 0:
+        lone_fresh = [key for key in fresh if len(members[key]) == 1]
+        failures.update(_details(conn, f, [members[key][0] for key in lone_fresh]))
+        heads.update({key: failures[members[key][0]] for key in lone_fresh})
+
+        def age(item: tuple[str, list[int]]) -> tuple[bool, datetime | None]:
+            # Groups without details go first: they are suppressed wherever they stand.
+            ids = item[1]
+            return (True, min(failures[i].end_time for i in ids)) if ids[0] in failures else (False, None)
+
+        groups.sort(key=age)  # the oldest failures get the emails the cap still allows
 
     suppressed: list[int] = []
     held: list[int] = []
@@ -104,7 +121,7 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     for key, ids in groups:
         head = heads[key]
         state = throttle.get(head.fingerprint)
-        if state is not None and now - state["last_alerted_at"] < repeat:
+        if _repeating(state, now, repeat):
             state["suppressed_count"] += 1
             state["dirty"] = True
             suppressed.extend(ids)
@@ -124,11 +141,25 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
             stats.held += len(ids)
     # One statement per outcome, not per group: a storm is thousands of groups.
     alerted = _create_alerts(conn, tables, list(emails.values()))
-    _mark(conn, tables, suppressed, SUPPRESSED, None)
-    _mark(conn, tables, held, HELD, None)
+    _mark(conn, tables, suppressed, SUPPRESSED)
+    _mark(conn, tables, held, HELD)
     _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
     _save_throttle(conn, tables, throttle)
     return stats, len(keys) == GROUPS_PER_PASS
+
+
+def _details(conn: Connection, f: Any, failure_ids: list[int]) -> dict[int, Any]:
+    if not failure_ids:
+        return {}
+    return {row.id: row for row in conn.execute(
+        select(f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.span_id, f.c.parent_span_id,
+               f.c.start_time, f.c.end_time).where(f.c.id.in_(failure_ids))
+    )}
+
+
+def _repeating(state: dict | None, now: datetime, repeat: timedelta) -> bool:
+    """Within the repeat interval of its fingerprint's last email: not emailed again."""
+    return state is not None and now - state["last_alerted_at"] < repeat
 
 
 class _Lone(NamedTuple):
@@ -178,11 +209,11 @@ def _save_throttle(conn: Connection, tables: Tables, throttle: dict[str, dict]) 
     conn.execute(stmt, rows)
 
 
-def _mark(conn: Connection, tables: Tables, failure_ids: list[int], state: str, alert_id: int | None) -> None:
+def _mark(conn: Connection, tables: Tables, failure_ids: list[int], state: str) -> None:
     ob = tables.alert_outbox
     for start in range(0, len(failure_ids), _IDS_PER_STATEMENT):
         chunk = failure_ids[start : start + _IDS_PER_STATEMENT]
-        conn.execute(update(ob).where(ob.c.failure_id.in_(chunk)).values(state=state, alert_id=alert_id))
+        conn.execute(update(ob).where(ob.c.failure_id.in_(chunk)).values(state=state))
 
 
 def _mark_alerted(conn: Connection, tables: Tables, failure_ids: list[int], alert_ids: dict[str, int]) -> None:
@@ -211,14 +242,12 @@ def _create_alerts(conn: Connection, tables: Tables, rows: list[dict[str, Any]])
 
 
 def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> int:
-    """One summary email per storm window names every failure held back by the cap."""
+    """One summary email per storm window names every failure held back by the cap (the caller saw some)."""
     a, ob, f = tables.alerts, tables.alert_outbox, tables.failures
     recent = conn.execute(
         select(func.count()).where(a.c.kind == "summary", a.c.created_at > now - STORM_WINDOW)
     ).scalar_one()
     if recent:
-        return 0
-    if conn.execute(select(ob.c.failure_id).where(ob.c.state == HELD).limit(1)).first() is None:
         return 0
     # Set-based: a storm holds thousands of failures, and reading them back only to list their ids
     # cost more than holding them. The count and the recipients come from what the UPDATE took.

@@ -12,13 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting.dispatch import dispatch_due
-from otelmon.alerting.outbox import HELD, NEW
 from otelmon.alerting.sender import AlertSender
 from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.api.metrics import ApiMetrics
@@ -88,16 +86,5 @@ class AlertWorker:
         if stats.alerted or stats.suppressed or stats.held:
             log.debug("alert dispatch: %d alerted, %d suppressed, %d held in %.3fs", stats.alerted,
                       stats.suppressed, stats.held, time.perf_counter() - started)
-        next_due = await run_in_threadpool(self._next_dispatch)
-        self._dispatch_idle = next_due is None
-        return max(seconds_until(next_due, self.settings.alert_poll_seconds), _DISPATCH_MIN_INTERVAL)
-
-    def _next_dispatch(self) -> datetime | None:
-        ob = self.tables.alert_outbox
-        with self.engine.connect() as conn:
-            next_due = conn.execute(select(func.min(ob.c.due_at)).where(ob.c.state == NEW)).scalar()
-            if next_due is not None:
-                return next_due
-            # Held failures wait for the next storm summary: look again within a poll interval.
-            held = conn.execute(select(ob.c.failure_id).where(ob.c.state == HELD).limit(1)).first()
-        return utcnow() + timedelta(seconds=self.settings.alert_poll_seconds) if held else None
+        self._dispatch_idle = stats.next_due is None
+        return max(seconds_until(stats.next_due, self.settings.alert_poll_seconds), _DISPATCH_MIN_INTERVAL)
