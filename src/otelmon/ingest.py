@@ -12,32 +12,20 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.storage.errors import DatabaseUnavailable
-from otelmon.storage.failures_repo import BatchOutcome, insert_failures
+from otelmon.storage.failures_repo import BatchOutcome, CreatedReader, insert_failures, select_created
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
-
-@dataclass(frozen=True)
-class NewFailures:
-    """The failures a transaction created: their ids, and the ingest ids that select exactly them."""
-
-    ids: list[int]
-    ingest_ids: list[str]
-
-
-# Called inside the transaction with the newly created failures (e.g. to enqueue alerts), so what a
-# hook writes commits or rolls back together with the failures.
-NewFailuresHook = Callable[[Connection, NewFailures], None]
 
 _DEADLOCK_CODES = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
 _MAX_ATTEMPTS = 3
@@ -59,10 +47,12 @@ class _Submission:
 
 
 class FailureIngestor:
-    def __init__(self, engine: Engine, tables: Tables, hooks: Sequence[NewFailuresHook] = ()) -> None:
+    def __init__(self, engine: Engine, tables: Tables, read_created: CreatedReader | None = None) -> None:
+        """``read_created`` runs inside each transaction (with alerting, it also writes the outbox rows, so
+        they commit or roll back together with the failures)."""
         self.engine = engine
         self.tables = tables
-        self.hooks = list(hooks)
+        self.read_created = read_created or select_created(tables)
         self._lock = threading.Lock()
         self._waiting: list[_Submission] = []
         self._writing = False
@@ -126,15 +116,9 @@ class FailureIngestor:
     def _store_once(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
         received_at = utcnow()
         with self.engine.begin() as conn:
-            created = insert_failures(
-                conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at
+            return insert_failures(
+                conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at, self.read_created
             )
-            new = NewFailures(ids=sorted(i for o in created.values() for i in o.created_ids),
-                              ingest_ids=[ingest_id for ingest_id, o in created.items() if o.created_ids])
-            if new.ids:
-                for hook in self.hooks:
-                    hook(conn, new)
-        return created
 
 
 def _take(waiting: list[_Submission]) -> list[_Submission]:

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Engine, select, text
 
-from otelmon.alerting.outbox import enqueue_hook
+from otelmon.alerting.outbox import enqueue_created
 from otelmon.failures.model import Failure
 from otelmon.ingest import FailureIngestor
 from otelmon.storage.tables import Tables
@@ -31,7 +31,7 @@ def failure(process: str, *, ended_ago: timedelta = timedelta(hours=1), group: s
 def store(engine: Engine, failures: list[Failure]) -> list[int]:
     """Stores ``failures``; their ids, in order."""
     tables = Tables.reflect(engine)
-    ingestor = FailureIngestor(engine, tables, [enqueue_hook(tables, 0.0)])
+    ingestor = FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
     ingestor.store(failures)
     f = tables.failures
     with engine.connect() as conn:

@@ -3,6 +3,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
+from otelmon.alerting.outbox import enqueue_created
 from otelmon.config import Settings
 from otelmon.failures.model import Failure
 from otelmon.ingest import FailureIngestor
@@ -32,6 +33,10 @@ def test_migrations_apply_once_and_are_recorded(engine):
     assert recorded == versions
     indexes = {ix["name"] for ix in inspect(engine).get_indexes("failures")}
     assert {"ix_failures_unreported", "ix_failures_pipeline", "ix_failures_end_time"} <= indexes
+    # 004 replaced the outbox's (group_key, state) index by one on group_key alone.
+    outbox = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("alert_outbox")}
+    assert outbox.get("ix_alert_outbox_group_key") == ["group_key"] and "ix_alert_outbox_group" not in outbox
+    assert "ingest_id" in {c["name"] for c in inspect(engine).get_columns("alert_outbox")}
 
 
 def test_files_rerun_without_ledger_are_harmless(engine):
@@ -90,11 +95,14 @@ def test_sqlite_file_default_needs_no_configuration(tmp_path, monkeypatch):
     assert (tmp_path / "otelmon.db").exists()
 
 
-def test_concurrent_stores_share_transactions_and_each_caller_gets_its_own_result(engine):
+@pytest.mark.parametrize("alerting", [False, True], ids=["plain", "with-outbox"])
+def test_concurrent_stores_share_transactions_and_each_caller_gets_its_own_result(engine, alerting):
     from concurrent.futures import ThreadPoolExecutor
 
     migrate(engine)
-    ingestor = FailureIngestor(engine, Tables.reflect(engine))
+    tables = Tables.reflect(engine)
+    # With alerting, the read-back of created rows is the outbox's INSERT ... SELECT ... RETURNING.
+    ingestor = FailureIngestor(engine, tables, enqueue_created(tables, 0.0) if alerting else None)
     start = datetime(2026, 1, 1, 10)
     # 40 callers at once; every second one repeats the failure of the one before (a redelivery).
     batches = [[_failure(f"run-{n // 2}", start, start), _failure(f"own-{n}", start, start)] for n in range(40)]
@@ -107,3 +115,6 @@ def test_concurrent_stores_share_transactions_and_each_caller_gets_its_own_resul
     assert len(set(all_ids)) == len(all_ids)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT COUNT(*) FROM failures")).scalar_one() == 60
+        outbox = conn.execute(text("SELECT failure_id FROM alert_outbox")).scalars().all()
+    # One alert intent per created failure, none for a redelivery.
+    assert sorted(outbox) == (sorted(all_ids) if alerting else [])

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
-from otelmon.alerting.outbox import enqueue_hook
+from otelmon.alerting.outbox import enqueue_created
 from otelmon.api.metrics import ApiMetrics
 from otelmon.config import Settings
 from otelmon.ingest import FailureIngestor
@@ -39,8 +39,8 @@ class Runtime:
         tables = Tables.reflect(engine)
         metrics = ApiMetrics()
         metrics.database_up.set(1)
-        hooks = [enqueue_hook(tables, settings.alert_group_wait_seconds)] if settings.alerts_enabled else []
-        return cls(settings, engine, tables, FailureIngestor(engine, tables, hooks), metrics)
+        read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
+        return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, func, or_, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, or_, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -38,6 +38,22 @@ def _upsert(dialect_name: str, table: Table):
     )
 
 
+# Reads back which failures a transaction created, as (id, ingest id) pairs: a row created by this
+# transaction holds one of its ingest ids, a redelivered one keeps the ingest id of its first delivery.
+# The alert outbox supplies a reader that copies them into the outbox in the same statement.
+CreatedReader = Callable[[Connection, list[str]], Iterable[tuple[int, str]]]
+
+
+def select_created(tables: Tables) -> CreatedReader:
+    f = tables.failures
+    query = select(f.c.id, f.c.ingest_id).where(f.c.ingest_id.in_(bindparam("ingest_ids", expanding=True)))
+
+    def read(conn: Connection, ingest_ids: list[str]) -> Iterable[tuple[int, str]]:
+        return conn.execute(query, {"ingest_ids": ingest_ids})
+
+    return read
+
+
 @dataclass
 class BatchOutcome:
     """What one batch of an insert did: the rows it created, and how many distinct failures it held."""
@@ -47,7 +63,8 @@ class BatchOutcome:
 
 
 def insert_failures(
-    conn: Connection, tables: Tables, batches: Sequence[tuple[Sequence[Failure], str]], received_at: datetime
+    conn: Connection, tables: Tables, batches: Sequence[tuple[Sequence[Failure], str]], received_at: datetime,
+    read_created: CreatedReader,
 ) -> dict[str, BatchOutcome]:
     """Insert or merge the failures of several batches (each with its own ingest id); returns, per ingest
     id, the ids of rows this call created (not redelivered ones) and the batch's distinct failures.
@@ -68,9 +85,10 @@ def insert_failures(
     for row in rows:
         identities[row["ingest_id"]].add(row["identity_key"])
     outcomes = {ingest_id: BatchOutcome(identities=len(keys)) for ingest_id, keys in identities.items()}
-    query = select(table.c.id, table.c.ingest_id).where(table.c.ingest_id.in_(list(outcomes))).order_by(table.c.id)
-    for failure_id, ingest_id in conn.execute(query):
+    for failure_id, ingest_id in read_created(conn, list(outcomes)):
         outcomes[ingest_id].created_ids.append(failure_id)
+    for outcome in outcomes.values():
+        outcome.created_ids.sort()
     return outcomes
 
 

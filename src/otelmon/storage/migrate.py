@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, inspect, text
 
 from otelmon.clock import utcnow
-from otelmon.storage.dialect import is_mysql, split_statements, to_sqlite
+from otelmon.storage.dialect import is_mysql, split_statements, sqlite_added_column, to_sqlite
 from otelmon.storage.sqlfiles import migration_files
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def migrate(engine: Engine) -> list[str]:
                     continue
                 log.info("applying migration %s", version)
                 for statement in split_statements(path.read_text(encoding="utf-8")):
-                    conn.execute(text(statement if mysql else to_sqlite(statement)))
+                    _execute(conn, statement if mysql else to_sqlite(statement), mysql)
                 conn.execute(
                     text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)"),
                     {"v": version, "t": utcnow()},
@@ -53,3 +53,12 @@ def migrate(engine: Engine) -> list[str]:
             if mysql:
                 conn.execute(text("SELECT RELEASE_LOCK(:n)"), {"n": _LOCK_NAME})
     return applied_now
+
+
+def _execute(conn: Connection, statement: str, mysql: bool) -> None:
+    added = None if mysql else sqlite_added_column(statement)
+    if added is not None:
+        table, column, statement = added
+        if column in {c["name"] for c in inspect(conn).get_columns(table)}:
+            return
+    conn.execute(text(statement))
