@@ -1,6 +1,6 @@
 """Render the example emails in docs/ with the real pipeline: store failures, dispatch, compose.
 
-    .venv/bin/python docs/render_examples.py      # writes docs/alert-example.{html,eml}, storm-summary-example.html
+    .venv/bin/python docs/render_examples.py      # writes docs/alert-example.{html,txt,eml}
     (then, for the pictures) chromium --headless --screenshot=docs/alert-example.png docs/alert-example.html
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
-from otelmon.alerting.outbox import enqueue_hook
+from otelmon.alerting.outbox import enqueue_created
 from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.failures.model import Failure
@@ -40,7 +40,7 @@ def _failure(process: str, span: str, parent: str | None, start: datetime, secon
                    host="airflow-worker-2", **extra)
 
 
-def main() -> None:
+def main(out: Path = DOCS) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/example.db", alert_recipients=["data-team@example.com"],
                             display_timezone="Europe/Berlin", alert_group_wait_seconds=0,
@@ -48,7 +48,7 @@ def main() -> None:
         engine = create_db_engine(settings)
         migrate(engine)
         tables = Tables.reflect(engine)
-        ingest = FailureIngestor(engine, tables, [enqueue_hook(tables, 0)])
+        ingest = FailureIngestor(engine, tables, enqueue_created(tables, 0))
         start = datetime(2026, 11, 22, 6, 2, 11, 482000)
         ingest.store([
             _failure("load", "00f067aa0ba902b7", None, start, 74.3, error_type="pymysql.err.IntegrityError",
@@ -60,9 +60,9 @@ def main() -> None:
         dispatch_due(engine, tables, settings, utcnow())
         (claimed,) = delivery.claim(engine, tables, settings, utcnow())
         message = message_from_bytes(claimed.message.data, policy=policy.default)
-        (DOCS / "alert-example.eml").write_bytes(claimed.message.data)
-        (DOCS / "alert-example.html").write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
-        (DOCS / "alert-example.txt").write_text(message.get_body(("plain",)).get_content(), encoding="utf-8")
+        (out / "alert-example.eml").write_bytes(claimed.message.data)
+        (out / "alert-example.html").write_text(message.get_body(("html",)).get_content(), encoding="utf-8")
+        (out / "alert-example.txt").write_text(message.get_body(("plain",)).get_content(), encoding="utf-8")
         print(f"subject: {claimed.message.subject}\nsize: {claimed.message.size} bytes")
         engine.dispose()
 
