@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.harness.ports import free_port
+from tests.harness.waiting import answers_ok, wait_until_serving
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIG = REPO / "configs" / "otelcol.yaml"
@@ -89,20 +89,12 @@ class Collector:
     def _wait_healthy(self, timeout: float) -> None:
         # health_check answers 200 only once every pipeline has started; polling it is the readiness
         # signal the collector offers (compose's healthcheck uses the same endpoint).
-        deadline = time.monotonic() + timeout
-        while True:
-            assert self.process is not None
-            if self.process.poll() is not None:
-                raise RuntimeError(f"otelcol exited with {self.process.returncode} during start-up:\n{self.logs()}")
-            try:
-                if httpx.get(self.health_url, timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                self.kill()
-                raise RuntimeError(f"otelcol not healthy after {timeout}s:\n{self.logs()}")
-            time.sleep(0.1)
+        assert self.process is not None
+        try:
+            wait_until_serving(self.process, lambda: answers_ok(self.health_url), timeout, "otelcol", self.logs)
+        except RuntimeError:
+            self.kill()
+            raise
 
     def stop(self, timeout: float = 30) -> int | None:
         """SIGTERM, as ``docker stop`` sends; the collector drains and closes its queue. Returns the exit code."""

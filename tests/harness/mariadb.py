@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +19,7 @@ from sqlalchemy import create_engine
 
 from otelmon.storage.migrate import migrate
 from tests.harness.ports import free_port
+from tests.harness.waiting import wait_until_serving
 
 USER = "otelmon_test"
 PASSWORD = "otelmon-test-only"  # a throwaway server on loopback, created and deleted by the tests
@@ -142,17 +142,14 @@ class MariaDBServer:
 
     def _wait_ready(self, timeout: float) -> None:
         # mariadbd signals readiness only in its log; a successful connection is the reliable event.
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"mariadbd exited with {self.process.returncode}:\n{self._log_tail()}")
+        def connects() -> bool:
             try:
                 pymysql.connect(unix_socket=str(self.socket), user="root", connect_timeout=2).close()
-                return
             except pymysql.err.OperationalError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"mariadbd not ready after {timeout}s:\n{self._log_tail()}") from None
-                time.sleep(0.1)
+                return False
+            return True
+
+        wait_until_serving(self.process, connects, timeout, "mariadbd", self._log_tail)
 
     def _create_user(self) -> None:
         with self.admin() as conn, conn.cursor() as cur:

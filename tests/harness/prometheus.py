@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 
 from tests.harness.ports import free_port
+from tests.harness.waiting import answers_ok, wait_until_serving
 
 
 def prometheus_binary(name: str = "prometheus") -> str:
@@ -45,19 +45,9 @@ class Prometheus:
         return self
 
     def _wait_ready(self, timeout: float) -> None:
-        # Readiness is only visible through /-/ready; poll it with a deadline.
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.process is not None and self.process.poll() is not None:
-                raise RuntimeError(f"prometheus exited with {self.process.returncode}:\n{self.log_tail()}")
-            try:
-                if httpx.get(f"{self.url}/-/ready", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"prometheus not ready after {timeout}s:\n{self.log_tail()}")
-            time.sleep(0.1)
+        # Readiness is only visible through /-/ready.
+        wait_until_serving(self.process, lambda: answers_ok(f"{self.url}/-/ready"), timeout, "prometheus",
+                           self.log_tail)
 
     def query(self, expr: str, at: float | None = None) -> dict:
         """An instant query; the parsed JSON answer (errors included)."""
