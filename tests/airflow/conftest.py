@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from tests.airflow.airflow_home import EXAMPLE_DAGS, TEST_DAGS, AirflowHome, AirflowUnavailable
-from tests.airflow.otlp_sink import OtlpSink
 from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
+from tests.harness.otlp_sinks import HttpTraceSink
 
 SERVICE = "airflow"
 
@@ -56,8 +56,8 @@ class FailuresApi:
 
 
 @pytest.fixture(scope="module")
-def sink_to_api(failures_api: FailuresApi) -> Iterator[OtlpSink]:
-    sink = OtlpSink(forward_to=failures_api.url).start()
+def sink_to_api(failures_api: FailuresApi) -> Iterator[HttpTraceSink]:
+    sink = HttpTraceSink(forward_to=failures_api.url).start()
     try:
         yield sink
     finally:

@@ -8,7 +8,7 @@ import pytest
 
 from tests.airflow.airflow_home import AirflowHome
 from tests.airflow.conftest import otel_env
-from tests.airflow.otlp_sink import HangingEndpoint
+from tests.harness.otlp_sinks import HangingEndpoint
 from tests.harness.ports import free_port
 
 pytestmark = pytest.mark.slow
@@ -30,7 +30,7 @@ EXPECTED_TRIES = sorted([
 def hanging_endpoint() -> Iterator[str]:
     endpoint = HangingEndpoint().start()
     try:
-        yield endpoint.endpoint
+        yield endpoint.url
     finally:
         endpoint.stop()
 

@@ -11,7 +11,7 @@ import pytest
 from otelmon.instrument.spans import run_trace_id
 from tests.airflow.airflow_home import EXAMPLE_DAGS, AirflowHome
 from tests.airflow.conftest import SERVICE, FailuresApi, otel_env
-from tests.airflow.otlp_sink import OtlpSink, ReceivedSpan
+from tests.harness.otlp_sinks import HttpTraceSink, ReceivedSpan
 
 pytestmark = pytest.mark.slow
 
@@ -25,16 +25,16 @@ RUNS = {
 
 
 @pytest.fixture(scope="module")
-def runs(airflow_home: AirflowHome, sink_to_api: OtlpSink) -> dict[str, dict]:
-    results = airflow_home.run_dags(list(RUNS.values()), otel_env(sink_to_api.endpoint))
+def runs(airflow_home: AirflowHome, sink_to_api: HttpTraceSink) -> dict[str, dict]:
+    results = airflow_home.run_dags(list(RUNS.values()), otel_env(sink_to_api.url))
     return dict(zip(RUNS, results, strict=True))
 
 
-def spans_of(sink: OtlpSink, run: dict) -> list[ReceivedSpan]:
-    return sink.spans(**{"otelmon.run_id": run["run_id"]})
+def spans_of(sink: HttpTraceSink, run: dict) -> list[ReceivedSpan]:
+    return sink.received.matching(**{"otelmon.run_id": run["run_id"]})
 
 
-def task_spans(sink: OtlpSink, run: dict) -> dict[tuple[str, int], ReceivedSpan]:
+def task_spans(sink: HttpTraceSink, run: dict) -> dict[tuple[str, int], ReceivedSpan]:
     """The try spans of a run (sub-steps left out), by (process, try number)."""
     found: dict[tuple[str, int], ReceivedSpan] = {}
     for span in spans_of(sink, run):
@@ -64,8 +64,9 @@ def test_failing_task_is_one_failure_row_per_failed_try(runs, sink_to_api, failu
         assert "Bash command failed" in detail["stacktrace"]
 
     spans = task_spans(sink_to_api, run)
-    assert spans[("load", 1)].error and spans[("load", 1)].attributes["airflow.task_instance.state"] == "up_for_retry"
-    assert spans[("load", 2)].error and spans[("load", 2)].attributes["airflow.task_instance.state"] == "failed"
+    first, second = spans[("load", 1)], spans[("load", 2)]
+    assert first.is_error and first.attributes["airflow.task_instance.state"] == "up_for_retry"
+    assert second.is_error and second.attributes["airflow.task_instance.state"] == "failed"
 
 
 def test_retried_task_reports_its_failed_try_and_then_succeeds(runs, sink_to_api, failures_api):
@@ -77,8 +78,8 @@ def test_retried_task_reports_its_failed_try_and_then_succeeds(runs, sink_to_api
     spans = task_spans(sink_to_api, run)
     for index in (0, 1):
         failed, retried = spans[(f"transform[{index}]", 1)], spans[(f"transform[{index}]", 2)]
-        assert failed.error and "failed its first try on demand" in failed.status_message
-        assert not retried.error
+        assert failed.is_error and "failed its first try on demand" in failed.status_message
+        assert not retried.is_error
         assert retried.attributes["airflow.task_instance.map_index"] == index
 
 
@@ -130,7 +131,7 @@ def test_cluster_policy_instruments_a_dag_that_never_imports_trace_log(runs, sin
 def test_callbacks_in_default_args_trace_any_operator(runs, sink_to_api, failures_api):
     run = runs["callbacks"]
     spans = task_spans(sink_to_api, run)
-    assert spans[("bash_fails", 1)].error and not spans[("python_ok", 1)].error
+    assert spans[("bash_fails", 1)].is_error and not spans[("python_ok", 1)].is_error
     assert rows(failures_api, run) == [("bash_fails", 1)]
 
 
@@ -148,7 +149,7 @@ def test_traced_task_and_its_steps_are_one_failure(runs, sink_to_api, failures_a
     crunch, parse, validate = by_name["crunch"], by_name["parse"], by_name["validate"]
 
     assert parse.parent_span_id == validate.parent_span_id == crunch.span_id
-    assert not parse.error and validate.error and crunch.error
+    assert not parse.is_error and validate.is_error and crunch.is_error
     assert validate.attributes["otelmon.step"] == "validate" and validate.attributes["rows"] == 2
     for span in spans:  # the identity of the try, on every span of it
         assert span.attributes["otelmon.process"] == "crunch"
@@ -163,7 +164,7 @@ def test_policy_callbacks_and_decorator_together_still_make_one_span_per_try(run
     run = runs["both"]
     spans = task_spans(sink_to_api, run)
     assert set(spans) == {("flaky", 1), ("flaky", 2)}
-    assert spans[("flaky", 1)].error and not spans[("flaky", 2)].error
+    assert spans[("flaky", 1)].is_error and not spans[("flaky", 2)].is_error
     assert rows(failures_api, run) == [("flaky", 1)]
 
 

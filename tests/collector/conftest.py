@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.collector.otelcol_process import REPO, Collector
-from tests.collector.otlp_sinks import GrpcTraceSink, HttpTraceSink
+from tests.harness.otlp_sinks import GrpcTraceSink, HttpTraceSink
 
 SETUP_SCRIPT = REPO / "scripts" / "setup" / "collector.sh"
 BUILD_TIMEOUT = 2400

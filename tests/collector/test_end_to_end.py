@@ -11,9 +11,9 @@ import pytest
 
 from tests.alerting.conftest import alert_state
 from tests.collector.otelcol_process import Collector
-from tests.collector.otlp_sinks import GrpcTraceSink
 from tests.collector.runs import FAILING_PROCESS, GROUP, PLATFORM, SERVICE, make_run, send
 from tests.harness.api_server import ApiServer
+from tests.harness.otlp_sinks import GrpcTraceSink
 from tests.harness.ports import free_port
 from tests.harness.prometheus import Prometheus
 from tests.harness.smtp import SmtpSink

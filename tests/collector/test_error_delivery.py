@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.collector.otelcol_process import Collector
-from tests.collector.otlp_sinks import GrpcTraceSink, HttpTraceSink
 from tests.collector.runs import make_run, send
+from tests.harness.otlp_sinks import GrpcTraceSink, HttpTraceSink
 from tests.harness.ports import free_port
 
 # initial_interval 1s, max_interval 10s: a retry comes within ~10 s of the API's return.

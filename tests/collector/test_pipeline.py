@@ -10,8 +10,8 @@ from collections.abc import Callable
 import pytest
 
 from tests.collector.otelcol_process import Collector
-from tests.collector.otlp_sinks import GrpcTraceSink, HttpTraceSink
 from tests.collector.runs import FAILING_PROCESS, GROUP, PLATFORM, make_run, send
+from tests.harness.otlp_sinks import GrpcTraceSink, HttpTraceSink
 
 DELIVERY_TIMEOUT = 30
 

@@ -11,8 +11,8 @@ import pytest
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 from tests.collector.otelcol_process import Collector
-from tests.collector.otlp_sinks import GrpcTraceSink, HttpTraceSink
 from tests.collector.runs import FAILING_PROCESS, GROUP, PLATFORM, SERVICE, make_run, send
+from tests.harness.otlp_sinks import GrpcTraceSink, HttpTraceSink
 
 # A new series is first flushed at 0 (so Prometheus' rate() sees its first increase) and carries its
 # count from the next flush on: with metrics_flush_interval 15s that is at most ~30 s after the span.

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine
 
-from tests.airflow.otlp_sink import OtlpSink
 from tests.digest.conftest import MAIL_FROM
 from tests.digest.seed import digest_of, digests, failure, store
+from tests.harness.otlp_sinks import HttpTraceSink
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def test_dag_parses_with_its_defaults_and_takes_the_schedule_from_a_variable_or_
 
 @pytest.fixture
 def otlp_sink():
-    sink = OtlpSink().start()
+    sink = HttpTraceSink().start()
     yield sink
     sink.stop()
 
@@ -63,7 +63,7 @@ def dag_env(mariadb_url, smtp, otlp_sink) -> dict[str, str]:
         "OTELMON_SMTP_PORT": str(smtp.port),
         "OTELMON_SMTP_MAIL_FROM": MAIL_FROM,
         "OTELMON_DIGEST_RETRY_DELAY_SECONDS": "1",
-        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.endpoint,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": otlp_sink.url,
     }
 
 
@@ -94,7 +94,7 @@ def test_runs_report_the_window_once_then_only_what_is_new(digest_airflow_home, 
     assert len(smtp.wait_for(2)) == 2
     assert "later" in body(smtp.received[1]) and "inside" not in body(smtp.received[1])
     assert [d["failure_count"] for d in digests(db)] == [1, 1]
-    assert otlp_sink.spans() == []  # healthy runs do not feed back into OtelMon
+    assert otlp_sink.received.spans == []  # healthy runs do not feed back into OtelMon
 
 
 def test_smtp_failing_on_the_first_try_the_retry_sends_the_same_digest_once(
@@ -110,7 +110,7 @@ def test_smtp_failing_on_the_first_try_the_retry_sends_the_same_digest_once(
     (digest,) = digests(db)
     assert (digest["state"], digest["attempts"]) == ("sent", 2)
     assert mail.message["Message-ID"] == digest["message_id"]
-    assert otlp_sink.spans() == []  # the retried try is not an alert about the digest itself
+    assert otlp_sink.received.spans == []  # the retried try is not an alert about the digest itself
 
 
 def test_a_digest_that_really_fails_reports_one_failure(digest_airflow_home, dag_env, db, smtp, otlp_sink):
@@ -119,8 +119,8 @@ def test_a_digest_that_really_fails_reports_one_failure(digest_airflow_home, dag
     (run,) = digest_airflow_home.run_dags([{"dag_id": DAG_ID}], {**dag_env, "OTELMON_DIGEST_RETRIES": "1"})
     assert run["state"] == "failed"
     assert [t["state"] for t in run["tries"]] == ["up_for_retry", "failed"]
-    spans = otlp_sink.spans()
-    assert [(s.error, s.attributes["otelmon.group"], s.attributes["otelmon.try_number"]) for s in spans] == [
+    spans = otlp_sink.received.spans
+    assert [(s.is_error, s.attributes["otelmon.group"], s.attributes["otelmon.try_number"]) for s in spans] == [
         (True, DAG_ID, 2)]
     assert "554" in spans[0].status_message or "554" in str(spans[0].event("exception"))
     (digest,) = digests(db)

@@ -15,7 +15,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 from opentelemetry.proto.trace.v1 import trace_pb2
 
-from tests.collector.otlp_sinks import HttpTraceSink, ReceivedSpan, ReceivedSpans
+from tests.harness.otlp_sinks import HttpTraceSink, ReceivedSpan, ReceivedSpans
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPTS = REPO / "nifi" / "scripts"

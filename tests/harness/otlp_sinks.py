@@ -1,13 +1,18 @@
-"""Stand-in OTLP receivers for the collector's exporters, on loopback.
+"""Stand-in OTLP receivers on loopback.
 
-``GrpcTraceSink`` takes Tempo's place (the ``otlp_grpc`` exporter), ``HttpTraceSink`` takes
-otelmon-api's (the ``otlp_http`` exporter). Both decode the real OTLP protobuf messages and let a
-test wait, with a deadline, until what they received satisfies a condition.
+``GrpcTraceSink`` takes Tempo's place (the collector's ``otlp_grpc`` exporter). ``HttpTraceSink`` takes
+otelmon-api's (the collector's ``otlp_http`` exporter) or the collector's (the SDK exporter of an Airflow
+task or a NiFi script); given ``forward_to`` it also passes each request on unchanged to that OTLP
+receiver (the OtelMon API) and answers with the receiver's answer, the way the collector fans traffic
+out. Both decode the real OTLP protobuf messages and let a test wait, with a deadline, until what they
+received satisfies a condition. ``HangingEndpoint`` accepts connections and never answers: a collector
+that is up but stuck.
 """
 
 from __future__ import annotations
 
 import gzip
+import socket
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -15,6 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import grpc
+import httpx
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
@@ -22,11 +28,18 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
 def _value(value: AnyValue) -> object:
     kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(item) for item in value.array_value.values]
+    if kind == "kvlist_value":
+        return _attributes(value.kvlist_value.values)
     return getattr(value, kind) if kind else None
 
 
 def _attributes(pairs: list[KeyValue]) -> dict[str, object]:
     return {pair.key: _value(pair.value) for pair in pairs}
+
+
+_FORWARD_TIMEOUT = 30
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,17 @@ class ReceivedSpan:
     status_code: int
     attributes: dict[str, object] = field(hash=False, compare=False)
     resource: dict[str, object] = field(hash=False, compare=False)
+    parent_span_id: str | None = None
+    status_message: str = ""
+    events: list[tuple[str, dict[str, object]]] = field(default_factory=list, hash=False, compare=False)
 
     @property
     def is_error(self) -> bool:
         return self.status_code == Status.STATUS_CODE_ERROR
+
+    def event(self, name: str) -> dict[str, object] | None:
+        """The attributes of the first event called ``name``."""
+        return next((attrs for event_name, attrs in self.events if event_name == name), None)
 
 
 class ReceivedSpans:
@@ -62,6 +82,9 @@ class ReceivedSpans:
                 status_code=span.status.code,
                 attributes=_attributes(span.attributes),
                 resource=_attributes(resource_spans.resource.attributes),
+                parent_span_id=span.parent_span_id.hex() or None,
+                status_message=span.status.message,
+                events=[(event.name, _attributes(event.attributes)) for event in span.events],
             )
             for resource_spans in request.resource_spans
             for scope_spans in resource_spans.scope_spans
@@ -88,6 +111,10 @@ class ReceivedSpans:
     def spans(self) -> list[ReceivedSpan]:
         with self._changed:
             return list(self._spans)
+
+    def matching(self, **attributes: object) -> list[ReceivedSpan]:
+        """Received spans whose attributes include all of ``attributes``."""
+        return [s for s in self.spans if all(s.attributes.get(key) == value for key, value in attributes.items())]
 
     def wait_for(self, condition: Callable[[list[ReceivedSpan]], bool], timeout: float,
                  what: str) -> list[ReceivedSpan]:
@@ -131,14 +158,15 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
 
 
 class HttpTraceSink:
-    """``POST /v1/traces`` (OTLP/HTTP protobuf, gzip or not) on 127.0.0.1 (otelmon-api's place).
+    """``POST /v1/traces`` (OTLP/HTTP protobuf, gzip or not) on 127.0.0.1.
 
     ``status`` is the HTTP status it answers with; set it to 503 to play an API that is down.
     """
 
-    def __init__(self, port: int = 0) -> None:
+    def __init__(self, port: int = 0, forward_to: str | None = None) -> None:
         self.received = ReceivedSpans()
         self.status = 200
+        self.forward_to = forward_to.rstrip("/") + "/v1/traces" if forward_to else None
         sink = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -151,15 +179,19 @@ class HttpTraceSink:
                     sink.received.note_refused()
                     self._answer(sink.status, b"")
                     return
-                if self.headers.get("Content-Encoding") == "gzip":
-                    body = gzip.decompress(body)
-                request = trace_service_pb2.ExportTraceServiceRequest.FromString(body)
+                raw = gzip.decompress(body) if self.headers.get("Content-Encoding") == "gzip" else body
+                request = trace_service_pb2.ExportTraceServiceRequest.FromString(raw)
                 sink.received.add(request, {k.lower(): v for k, v in self.headers.items()})
+                if sink.forward_to:
+                    passed = {h: self.headers[h] for h in ("Content-Type", "Content-Encoding") if self.headers[h]}
+                    answer = httpx.post(sink.forward_to, content=body, headers=passed, timeout=_FORWARD_TIMEOUT)
+                    self._answer(answer.status_code, answer.content, answer.headers.get("Content-Type", ""))
+                    return
                 self._answer(200, trace_service_pb2.ExportTraceServiceResponse().SerializeToString())
 
-            def _answer(self, status: int, body: bytes) -> None:
+            def _answer(self, status: int, body: bytes, content_type: str = "application/x-protobuf") -> None:
                 self.send_response(status)
-                self.send_header("Content-Type", "application/x-protobuf")
+                self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -173,6 +205,7 @@ class HttpTraceSink:
 
     @property
     def url(self) -> str:
+        """The base URL, as ``OTEL_EXPORTER_OTLP_ENDPOINT`` takes it (the exporter appends ``/v1/traces``)."""
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> HttpTraceSink:
@@ -183,3 +216,33 @@ class HttpTraceSink:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(5)
+
+
+class HangingEndpoint:
+    """Accepts connections and reads nothing, answers nothing, until stopped."""
+
+    def __init__(self) -> None:
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self._held: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+
+    def start(self) -> HangingEndpoint:
+        self._thread.start()
+        return self
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self._listener.accept()
+            except OSError:  # closed by stop()
+                return
+            self._held.append(connection)
+
+    def stop(self) -> None:
+        self._listener.close()
+        for connection in self._held:
+            connection.close()
