@@ -18,6 +18,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED
 from otelmon.alerting.routing import recipients_for, recipients_for_many
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.storage.dialect import is_mysql
 from otelmon.storage.tables import Tables
@@ -65,7 +66,7 @@ def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: dateti
             total.next_due = conn.execute(select(func.min(ob.c.due_at)).where(ob.c.state == NEW)).scalar()
     if total.next_due is None and held and not total.summaries:
         # Held back by a summary sent within the storm window: look again within a poll interval.
-        total.next_due = now + timedelta(seconds=settings.alert_poll_seconds)
+        total.next_due = utcnow() + timedelta(seconds=settings.alert_poll_seconds)
     return total
 
 
