@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 
 from otelmon.config import Settings
@@ -40,6 +43,20 @@ def create_db_engine(settings: Settings) -> Engine:
         return engine
     backend = url.get_backend_name()
     raise ValueError(f"unsupported OTELMON_DATABASE_URL backend {backend!r}: use mysql+pymysql or sqlite")
+
+
+@contextmanager
+def read_snapshot(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads only, all of which see one snapshot: a consistent picture across tables
+    while writers commit (the engine's READ COMMITTED gives each statement its own)."""
+    with engine.connect() as conn:
+        if is_mysql(engine.dialect.name):
+            # InnoDB's REPEATABLE READ takes the snapshot at the transaction's first read.
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        else:
+            # pysqlite begins no transaction before a SELECT; in WAL mode a read transaction is a snapshot.
+            conn.exec_driver_sql("BEGIN")
+        yield conn
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

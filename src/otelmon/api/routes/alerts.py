@@ -7,9 +7,9 @@ from datetime import datetime
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
+from otelmon.alerting.history import read_history
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
 
@@ -48,23 +48,9 @@ async def list_alerts(
     limit: int = Query(50, ge=1, le=500),
     before_id: int | None = Query(None, description="Pass next_before_id to get older alerts"),
 ) -> AlertPage:
-    a, ob = runtime.tables.alerts, runtime.tables.alert_outbox
-
-    def query():
-        with runtime.engine.connect() as conn:
-            q = select(a).order_by(a.c.id.desc()).limit(limit + 1)
-            if state:
-                q = q.where(a.c.state == state)
-            if before_id:
-                q = q.where(a.c.id < before_id)
-            rows = conn.execute(q).all()
-            by_state = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
-            outbox = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
-            return rows, by_state, outbox
-
-    rows, by_state, outbox = await run_in_threadpool(query)
-    more = len(rows) > limit
-    rows = rows[:limit]
+    history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
+    more = len(history.rows) > limit
+    rows = history.rows[:limit]
     items = [AlertItem(**{**r._mapping, "recipients": json.loads(r.recipients)}) for r in rows]
     return AlertPage(items=items, next_before_id=rows[-1].id if more else None,
-                     alerts_by_state=by_state, outbox_by_state=outbox)
+                     alerts_by_state=history.alerts_by_state, outbox_by_state=history.outbox_by_state)

@@ -1,0 +1,35 @@
+"""What ``GET /api/v1/alerts`` shows: a page of alerts, newest first, and the counts of alerts and outbox
+rows by state, all read from one snapshot."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from otelmon.storage.database import read_snapshot
+from otelmon.storage.tables import Tables
+
+
+@dataclass(frozen=True)
+class AlertHistory:
+    rows: list[Any]  # up to limit + 1 alerts: one more than asked tells that an older page exists
+    alerts_by_state: dict[str, int]
+    outbox_by_state: dict[str, int]
+
+
+def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, before_id: int | None) -> AlertHistory:
+    a, ob = tables.alerts, tables.alert_outbox
+    query = select(a).order_by(a.c.id.desc()).limit(limit + 1)
+    if state:
+        query = query.where(a.c.state == state)
+    if before_id:
+        query = query.where(a.c.id < before_id)
+    # One snapshot: a dispatch commits "outbox row alerted" and "alert pending" together, and a reader
+    # that saw one without the other would report an alert as settled before its email was sent.
+    with read_snapshot(engine) as conn:
+        outbox = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
+        by_state = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+        rows = list(conn.execute(query))
+    return AlertHistory(rows, by_state, outbox)
