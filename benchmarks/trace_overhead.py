@@ -28,7 +28,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.airflow.airflow_home import EXAMPLE_DAGS, TEST_DAGS, AirflowHome  # noqa: E402
-from tests.airflow.otlp_sink import HangingEndpoint, OtlpSink  # noqa: E402
+from tests.harness.otlp_sinks import HangingEndpoint, HttpTraceSink  # noqa: E402
 from tests.harness.ports import free_port  # noqa: E402
 
 BENCH_TASKS = 20
@@ -67,10 +67,10 @@ def per_call_us(fn, calls: int, repeats: int = 5) -> float:
 
 
 def serve_sink() -> None:
-    sink = OtlpSink().start()
-    print(sink.endpoint, flush=True)
+    sink = HttpTraceSink().start()
+    print(sink.url, flush=True)
     sys.stdin.read()  # until the parent closes our stdin
-    print(len(sink.spans()), flush=True)
+    print(len(sink.received.spans), flush=True)
 
 
 def in_process(calls: int) -> None:
@@ -134,12 +134,12 @@ def in_airflow() -> None:
         home = AirflowHome.create(Path(tmp) / "home", dag_files)
         env = {"OTEL_SERVICE_NAME": "airflow"}
 
-        sink = OtlpSink().start()
+        sink = HttpTraceSink().start()
         # Alternating runs, so drift in the machine's load hits both sides alike.
         runs = home.run_dags(
             [{"dag_id": "warmup"}, *[{"dag_id": f"bench_{kind}"} for _ in range(3) for kind in ("plain", "traced")],
              {"dag_id": "example_etl"}],
-            {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.endpoint},
+            {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": sink.url},
         )
         sink.stop()
         plain = [run for run in runs if run["dag_id"] == "bench_plain"]
@@ -155,7 +155,7 @@ def in_airflow() -> None:
         print("\n== example_etl tries with the collector down (flush bound: OTELMON_FLUSH_TIMEOUT_SECONDS, default 3)")
         print(f"collector up               {summary(try_seconds(example_up))}")
         for label, endpoint in (("refusing connections", f"http://127.0.0.1:{free_port()}"),
-                                ("accepting, never answering", hanging.endpoint)):
+                                ("accepting, never answering", hanging.url)):
             _, run = home.run_dags([{"dag_id": "warmup"}, {"dag_id": "example_etl"}],
                                    {**env, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint})
             print(f"{label:27}{summary(try_seconds([run]))}   run {run['state']}")
