@@ -32,6 +32,14 @@ def mariadb_database(mariadb_server: MariaDBServer) -> Iterator[str]:
         yield url
 
 
+@pytest.fixture(params=["sqlite", "mariadb"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend the API supports: a SQLite file, then a MariaDB database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'otelmon.db'}"
+    return request.getfixturevalue("mariadb_database")
+
+
 @pytest.fixture
 def mariadb_url(mariadb_server: MariaDBServer) -> Iterator[str]:
     """A fresh database with the schema from sql/ applied."""

@@ -12,11 +12,9 @@ from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
-def engine(request, tmp_path):
-    url = f"sqlite:///{tmp_path / 'otelmon.db'}" if request.param == "sqlite" else request.getfixturevalue(
-        "mariadb_database")
-    eng = create_db_engine(Settings(database_url=url))
+@pytest.fixture
+def engine(database_url):
+    eng = create_db_engine(Settings(database_url=database_url))
     migrate(eng)
     yield eng
     eng.dispose()

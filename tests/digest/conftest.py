@@ -36,13 +36,6 @@ def options(recipients: tuple[str, ...] = (TEAM,), window: timedelta = timedelta
     return DigestOptions(recipients=list(recipients), window=window, row_limit=row_limit)
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
-def database_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'otelmon.db'}"
-    return request.getfixturevalue("mariadb_database")
-
-
 @pytest.fixture
 def settings(database_url: str, smtp: ScriptedSmtpSink) -> Settings:
     return make_settings(database_url, smtp)

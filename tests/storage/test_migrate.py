@@ -13,13 +13,9 @@ from otelmon.storage.sqlfiles import migration_files
 from otelmon.storage.tables import Tables
 
 
-@pytest.fixture(params=["sqlite", "mariadb"])
-def engine(request, tmp_path):
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'otelmon.db'}"
-    else:
-        url = request.getfixturevalue("mariadb_database")
-    eng = create_db_engine(Settings(database_url=url))
+@pytest.fixture
+def engine(database_url):
+    eng = create_db_engine(Settings(database_url=database_url))
     yield eng
     eng.dispose()
 
