@@ -18,11 +18,12 @@ import json
 import statistics
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, text
 
+from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest.claim import claim_digest
 from otelmon.digest.compose import compose_digest
@@ -117,7 +118,7 @@ def _rows_read(node: object, table: str) -> float:
 def time_select_and_render(engine: Engine, settings: Settings, repeat: int, new: int) -> list[float]:
     timings = []
     for _ in range(repeat):
-        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        now = utcnow()
         started = time.perf_counter()
         with engine.connect() as conn:
             rows = select_new_failures(conn, now - WINDOW)
@@ -137,7 +138,7 @@ def time_claim(engine: Engine, settings: Settings, new: int) -> float:
     options = DigestOptions(recipients=["team@example.com"], window=WINDOW, row_limit=50)
     started = time.perf_counter()
     claim = claim_digest(engine, tables, settings, options, owner="benchmark",
-                         now=datetime.now(timezone.utc).replace(tzinfo=None), lease=timedelta(minutes=5), dry_run=True)
+                         now=utcnow(), lease=timedelta(minutes=5), dry_run=True)
     elapsed = time.perf_counter() - started
     assert claim is not None and len(claim.failure_ids) == new
     return elapsed
@@ -154,7 +155,7 @@ def run(url: str, rows: int, new: int, repeat: int) -> None:
         loader.dispose()
     engine = create_db_engine(settings)
     try:
-        explain(engine, datetime.now(timezone.utc).replace(tzinfo=None) - WINDOW)
+        explain(engine, utcnow() - WINDOW)
         print(f"\nselect + render, {repeat} runs:")
         timings = time_select_and_render(engine, settings, repeat, new)
         claim = time_claim(engine, settings, new)

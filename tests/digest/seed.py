@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from sqlalchemy import Engine, select, text
 
 from otelmon.alerting.outbox import enqueue_created
+from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.ingest import FailureIngestor
 from otelmon.storage.tables import Tables
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
 
 
 def failure(process: str, *, ended_ago: timedelta = timedelta(hours=1), group: str = "billing_daily",
