@@ -52,15 +52,21 @@ def alerts_waiting(tmp_path: Path, smtp_port: int) -> tuple:
     return engine, tables, settings
 
 
+async def sender_with_every_lane_sending(engine, tables, settings, arrived: threading.Semaphore) -> AlertSender:
+    """A started sender, once each of its lanes is inside a send that the holding server keeps waiting."""
+    sender = AlertSender(engine, tables, settings, ApiMetrics())
+    sender.start()
+    for _ in range(LANES):
+        assert await asyncio.to_thread(arrived.acquire, timeout=30)
+    return sender
+
+
 def test_a_stop_gives_back_claimed_alerts_never_tried_and_keeps_the_lease_on_those_in_flight(tmp_path: Path):
     sink, arrived, gate = holding_server()
     engine, tables, settings = alerts_waiting(tmp_path, sink.port)
 
     async def start_then_stop() -> None:
-        sender = AlertSender(engine, tables, settings, ApiMetrics())
-        sender.start()
-        for _ in range(LANES):  # every lane is inside a send
-            assert await asyncio.to_thread(arrived.acquire, timeout=30)
+        sender = await sender_with_every_lane_sending(engine, tables, settings, arrived)
         await sender.stop(grace=0.5)
 
     try:
@@ -89,10 +95,7 @@ def test_an_email_whose_lease_ran_out_in_the_queue_is_not_sent(tmp_path: Path, m
     engine, tables, settings = alerts_waiting(tmp_path, sink.port)
 
     async def hold_past_the_lease_then_release() -> None:
-        sender = AlertSender(engine, tables, settings, ApiMetrics())
-        sender.start()
-        for _ in range(LANES):
-            assert await asyncio.to_thread(arrived.acquire, timeout=30)
+        sender = await sender_with_every_lane_sending(engine, tables, settings, arrived)
         await asyncio.sleep(1.2)  # the lease is a span of time: this is the time passing, not a guess
         sink.before_accept = None
         gate.set()
