@@ -21,17 +21,18 @@ def to_sqlite(statement: str) -> str:
     """
     statement = _DROP_INDEX_ON.sub(r"\1", statement.strip())  # SQLite index names are per schema
     statement = _AUTO_PK.sub("INTEGER PRIMARY KEY AUTOINCREMENT", statement)
-    statement = _TABLE_OPTIONS.sub(")", statement.rstrip())
+    statement = _TABLE_OPTIONS.sub(")", statement)
     return _MYSQL_TEXT.sub("TEXT", statement)
 
 
 def sqlite_added_column(statement: str) -> tuple[str, str, str] | None:
     """SQLite has no ``ADD COLUMN IF NOT EXISTS``: for such a statement, (table, column, the statement
     without the condition), for the caller to run only while the column is missing."""
-    match = _ADD_COLUMN_IF_NOT_EXISTS.match(statement.strip())
+    statement = statement.strip()
+    match = _ADD_COLUMN_IF_NOT_EXISTS.match(statement)
     if match is None:
         return None
-    unconditional = f"{match.group(1)} {match.group(3)}{statement.strip()[match.end():]}"
+    unconditional = f"{match.group(1)} {match.group(3)}{statement[match.end():]}"
     return match.group(2), match.group(3), unconditional
 
 

@@ -42,7 +42,7 @@ def migrate(engine: Engine) -> list[str]:
                     continue
                 log.info("applying migration %s", version)
                 for statement in split_statements(path.read_text(encoding="utf-8")):
-                    _execute(conn, statement if mysql else to_sqlite(statement), mysql)
+                    _execute(conn, statement, mysql)
                 conn.execute(
                     text("INSERT INTO schema_migrations (version, applied_at) VALUES (:v, :t)"),
                     {"v": version, "t": utcnow()},
@@ -56,9 +56,12 @@ def migrate(engine: Engine) -> list[str]:
 
 
 def _execute(conn: Connection, statement: str, mysql: bool) -> None:
-    added = None if mysql else sqlite_added_column(statement)
-    if added is not None:
-        table, column, statement = added
-        if column in {c["name"] for c in inspect(conn).get_columns(table)}:
-            return
+    """Run one statement of ``sql/`` as written (MariaDB) or in SQLite's spelling."""
+    if not mysql:
+        statement = to_sqlite(statement)
+        added = sqlite_added_column(statement)
+        if added is not None:
+            table, column, statement = added
+            if column in {c["name"] for c in inspect(conn).get_columns(table)}:
+                return
     conn.execute(text(statement))
