@@ -5,6 +5,7 @@ no secret outside ``${VAR:-default}``.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -180,3 +181,19 @@ def test_secrets_come_only_from_variables(compose_raw_model: dict) -> None:
                     f"{name}: {key} is written into docker-compose.yaml"
                 )
     assert checked >= 10
+
+
+def test_copying_env_example_to_env_changes_nothing(compose_model: dict) -> None:
+    # The README says `cp .env.example .env` is optional: the copy must give exactly the stack without one,
+    # or a value meant for the pip-installed API (say SMTP on localhost) silently rewires the containers.
+    result = run_compose("config", "--format", "json", env_file=ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    with_copy = json.loads(result.stdout)
+    differences = [
+        f"{service}.{key}: {value!r} (without .env: {compose_model['services'][service]['environment'].get(key)!r})"
+        for service, spec in with_copy["services"].items()
+        for key, value in (spec.get("environment") or {}).items()
+        if compose_model["services"][service]["environment"].get(key) != value
+    ]
+    assert differences == []
+    assert with_copy == compose_model

@@ -69,3 +69,14 @@ def test_dashboard_provider_path_matches_the_compose_mount() -> None:
     compose = (REPO / "docker-compose.yaml").read_text()
     assert f"./grafana/dashboards:{provider['options']['path']}:ro" in compose
     assert f"GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH: {provider['options']['path']}/pipeline-overview.json" in compose
+
+
+def test_provisioning_mounts_keep_the_images_own_folders(compose_model: dict) -> None:
+    # A mount over /etc/grafana/provisioning hides the image's alerting/, plugins/, ... folders and Grafana
+    # logs an error for each at every start: each of our folders is mounted on its own.
+    targets = {volume["target"]: volume for volume in compose_model["services"]["grafana"]["volumes"]}
+    assert "/etc/grafana/provisioning" not in targets
+    for folder in sorted(p for p in (REPO / "grafana" / "provisioning").iterdir() if p.is_dir()):
+        volume = targets.get(f"/etc/grafana/provisioning/{folder.name}")
+        assert volume is not None, f"grafana/provisioning/{folder.name} is not mounted"
+        assert volume["source"] == str(folder) and volume.get("read_only") is True
