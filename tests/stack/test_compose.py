@@ -10,6 +10,7 @@ import re
 
 import pytest
 
+from tests.harness.mailpit import Mailpit
 from tests.stack.conftest import run_compose
 from tests.stack.dockerfiles import assert_pinned_tag, dockerfile_from_images
 from tests.stack.stack_paths import ENV_EXAMPLE, REPO
@@ -197,3 +198,12 @@ def test_copying_env_example_to_env_changes_nothing(compose_model: dict) -> None
     ]
     assert differences == []
     assert with_copy == compose_model
+
+
+def test_mailpit_in_the_tests_is_the_release_the_stack_pins(compose_model: dict, tmp_path) -> None:
+    pinned = compose_model["services"]["mailpit"]["image"].rsplit(":", 1)[1]
+    mailpit = Mailpit(tmp_path / "mailpit").start()
+    try:
+        assert mailpit.info()["Version"] == pinned
+    finally:
+        mailpit.stop()

@@ -1,16 +1,17 @@
-"""configs/prometheus.yml and its alert rules, checked by Debian's promtool and a real server."""
+"""configs/prometheus.yml and its alert rules, checked by promtool and a server at the version the stack pins."""
 
 from __future__ import annotations
 
 import subprocess
 
+from tests.harness import stack_tools
 from tests.stack.prometheus_server import PrometheusServer
-from tests.stack.stack_paths import PROMETHEUS_CONFIG, PROMETHEUS_RULE_TESTS, REPO, debian_tool
+from tests.stack.stack_paths import PROMETHEUS_CONFIG, PROMETHEUS_RULE_TESTS, REPO
 
 
 def _promtool(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [debian_tool("promtool"), *args], capture_output=True, text=True, timeout=120, check=False, cwd=REPO
+        [stack_tools.promtool(), *args], capture_output=True, text=True, timeout=120, check=False, cwd=REPO
     )
 
 
@@ -47,3 +48,10 @@ def _alert_names(text: str) -> list[str]:
 
 def _tested_alerts(text: str) -> list[str]:
     return [line.split(":", 1)[1].strip() for line in text.splitlines() if line.strip().startswith("alertname:")]
+
+
+def test_prometheus_and_promtool_are_the_release_the_stack_pins(compose_model: dict) -> None:
+    pinned = compose_model["services"]["prometheus"]["image"].rsplit(":v", 1)[1]
+    for binary in (stack_tools.prometheus(), stack_tools.promtool()):
+        done = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=30, check=False)
+        assert f"version {pinned} " in done.stdout + done.stderr, (binary, done.stdout, done.stderr)

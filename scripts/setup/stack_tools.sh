@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The stack's own programs that the tests run for real, at the versions docker-compose.yaml pins, built from
+# Go modules once per version (scripts/setup/go_tool.sh caches them in ~/.cache/otelmon/go-tools):
+#   Prometheus and promtool  (prom/prometheus:vX.Y.Z is the Go module github.com/prometheus/prometheus v0.(100X+Y).Z)
+#   Mailpit                  (axllent/mailpit:vX.Y.Z is the Go module github.com/axllent/mailpit vX.Y.Z)
+#   actionlint               (lints .github/workflows; pinned here)
+# Prints VAR=path lines for scripts/test.sh to export; everything else goes to stderr. Cold: about 6 minutes
+# on 2 cores (Prometheus is most of it); cached: well under a second.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+compose="$root/docker-compose.yaml"
+actionlint_version=v1.7.12
+
+die() { echo "stack_tools.sh: $*" >&2; exit 1; }
+pinned() { sed -n "s#^ *image: $1:v\{0,1\}\([0-9][0-9.]*\)\$#\1#p" "$compose" | head -n1; }
+tool() { bash "$root/scripts/setup/go_tool.sh" "$@" | tail -n1; }
+
+prometheus=$(pinned prom/prometheus)
+mailpit=$(pinned axllent/mailpit)
+[ -n "$prometheus" ] || die "no prom/prometheus image pinned in $compose"
+[ -n "$mailpit" ] || die "no axllent/mailpit image pinned in $compose"
+IFS=. read -r major minor patch <<<"$prometheus"
+prometheus_module="v0.$((major * 100 + minor)).$patch"
+prometheus_ldflags="-X github.com/prometheus/common/version.Version=$prometheus"
+
+echo "OTELMON_PROMETHEUS_BIN=$(tool prometheus github.com/prometheus/prometheus "$prometheus_module" cmd/prometheus "$prometheus_ldflags")"
+echo "OTELMON_PROMTOOL_BIN=$(tool promtool github.com/prometheus/prometheus "$prometheus_module" cmd/promtool "$prometheus_ldflags")"
+echo "OTELMON_MAILPIT_BIN=$(tool mailpit github.com/axllent/mailpit "v$mailpit" . "-X github.com/axllent/mailpit/config.Version=v$mailpit")"
+echo "OTELMON_ACTIONLINT_BIN=$(tool actionlint github.com/rhysd/actionlint "$actionlint_version" cmd/actionlint)"
