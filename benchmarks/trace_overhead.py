@@ -80,8 +80,8 @@ def in_process(calls: int) -> None:
     # Room for every span of the timed loops, so the numbers include queueing them, not dropping them.
     os.environ.setdefault("OTEL_BSP_MAX_QUEUE_SIZE", str(calls * 12))
     os.environ.setdefault("OTEL_SERVICE_NAME", "trace-overhead-benchmark")
-    from otelmon.instrument.airflow import step, traced
     from otelmon.instrument.provider import flush
+    from otelmon.instrument.tracing import step, traced
 
     def noop() -> None:
         return None

@@ -1,7 +1,7 @@
-"""Tracing for Airflow tasks, importable from any DAG as ``import trace_log``.
+"""Tracing for Airflow tasks and plain Python jobs, importable as ``import trace_log``.
 
-A thin alias: the one implementation is ``otelmon.instrument`` (see ``otelmon.instrument.airflow`` for the
-three ways in: the cluster policy, the callbacks, and ``@traced`` / ``step``).
+A thin alias: the one implementation is ``otelmon.instrument``: ``tracing`` for ``@traced`` and ``step``,
+``job`` for a plain job's identity (``configure``), ``airflow`` for the cluster policy and the callbacks.
 """
 
 from otelmon.instrument.airflow import (
@@ -15,15 +15,16 @@ from otelmon.instrument.airflow import (
     on_retry,
     on_skipped,
     on_success,
-    step,
-    traced,
 )
+from otelmon.instrument.job import configure
 from otelmon.instrument.provider import flush, get_tracer
+from otelmon.instrument.tracing import step, traced
 
 __all__ = [
     "CALLBACKS",
     "OPT_OUT_PARAM",
     "OPT_OUT_TAG",
+    "configure",
     "default_args",
     "flush",
     "get_tracer",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import socket
 from datetime import datetime
 
@@ -158,6 +159,11 @@ def test_traced_task_and_its_steps_are_one_failure(runs, sink_to_api, failures_a
     [row] = failures_api.failures("decorated_only", run["run_id"])
     assert (row["process"], row["try_number"], row["error_type"]) == ("crunch", 1, "ValueError")
     assert "bad row 2" in row["error_message"]
+    # The try's span owns the failure and names the step it came through; the step says it passed it on.
+    assert validate.attributes["otelmon.error.propagated"] is True
+    assert crunch.attributes["otelmon.cause.steps"] == ["validate"]
+    stacktrace = failures_api.failure(row["id"])["stacktrace"]
+    assert re.findall(r'File "([^"]+)"', stacktrace)[0].endswith("explicit_tracing.py"), stacktrace
 
 
 def test_policy_callbacks_and_decorator_together_still_make_one_span_per_try(runs, sink_to_api, failures_api):

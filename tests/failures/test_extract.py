@@ -130,3 +130,18 @@ def test_airflow_native_mapped_instances_are_separate_and_non_failures_are_dropp
     assert [f.process for f in result.failures] == ["transform[0]", "transform[1]", "transform", "transform"]
     assert len({f.identity_key for f in result.failures}) == 3
     assert result.rejected == 0
+
+
+def test_a_step_whose_error_went_on_to_its_owner_is_no_failure_but_any_other_error_span_is():
+    ours = {"otelmon.platform": "cron", "otelmon.group": "billing", "otelmon.process": "load", "otelmon.run_id": "r1"}
+    owner = {"name": "load", "span_id": b"\x00" * 7 + b"\x01",
+             "attrs": {**ours, "otelmon.cause.steps": "validate"}}
+    step = {"name": "validate", "span_id": b"\x00" * 7 + b"\x02",
+            "attrs": {**ours, "otelmon.step": "validate", "otelmon.error.propagated": True}}
+    # Another instrumentation's ERROR span in the same trace (a DB client, say) is still a failure.
+    foreign = {"name": "SELECT sales", "span_id": b"\x00" * 7 + b"\x03", "attrs": {"db.system": "mysql"}}
+    # Only the flag our instrumentation sets (a boolean) counts; a look-alike value does not drop a span.
+    lookalike = {"name": "other", "span_id": b"\x00" * 7 + b"\x04", "attrs": {"otelmon.error.propagated": "yes"}}
+    result = extract_failures(request_with([owner, step, foreign, lookalike]))
+    assert [f.span_name for f in result.failures] == ["load", "SELECT sales", "other"]
+    assert result.spans_seen == 4 and result.rejected == 0

@@ -16,6 +16,7 @@ from otelmon.config import Settings
 from otelmon.email.failure_view import failure_view
 from otelmon.email.message import MAX_EMAIL_BYTES, OutgoingEmail, build_message, stable_message_id
 from otelmon.email.render import render_html, render_text
+from otelmon.failures.causes import step_causes
 from otelmon.links import dashboard_url
 from otelmon.storage.tables import Tables
 
@@ -68,7 +69,12 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
 def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any]) -> OutgoingEmail:
     others = [r for r in member_rows if r.id != alert.head_failure_id]
     more_total = alert.failure_count - 1
-    causes = [failure_view(r, settings, stack_lines=0) for r in others[:MAX_CAUSES]]
+    # The steps the head's own exception passed through are not failures of their own (ingest keeps no
+    # row for them); they travel in its attributes and lead the causes.
+    steps = [{"group": head_row.group_name, "process": f"{head_row.process_name} › {cause.step}",
+              "error_type": cause.error_type, "error_message": cause.error_message, "end_time": None}
+             for cause in step_causes(head_row.attributes)]
+    causes = (steps + [failure_view(r, settings, stack_lines=0) for r in others])[:MAX_CAUSES]
     for stack_lines in _STACK_BUDGETS:
         head = failure_view(head_row, settings, stack_lines=stack_lines)
         context = {
@@ -76,7 +82,7 @@ def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows:
             "alert_id": alert.id,
             "head": head,
             "causes": causes,
-            "more_causes": max(more_total - len(causes), 0),
+            "more_causes": max(len(steps) + more_total - len(causes), 0),
             "suppressed_count": alert.suppressed_count,
             "display_tz": settings.display_timezone,
             "repeat_interval": settings.alert_repeat_interval_seconds,

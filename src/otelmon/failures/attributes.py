@@ -26,6 +26,14 @@ AIRFLOW_NOT_FAILED_STATES = frozenset({"skipped", "upstream_failed", "removed"})
 
 # A named sub-step inside a task try (``trace_log.step``); the span keeps the try's identity.
 STEP = "otelmon.step"
+# Set by our instrumentation on a step whose exception left it for an enclosing span of the same try: that
+# span reports the failure (or the job handled the error), so ingest does not store the step as one.
+ERROR_PROPAGATED = "otelmon.error.propagated"
+# On the span that reports a failure: the steps its exception passed through, outermost first, with the
+# error each recorded (parallel arrays: OTel attribute values cannot nest). The email lists them as causes.
+CAUSE_STEPS = "otelmon.cause.steps"
+CAUSE_TYPES = "otelmon.cause.types"
+CAUSE_MESSAGES = "otelmon.cause.messages"
 
 NIFI_PROCESS_GROUP = ("nifi.process_group.name", "nifi.process_group")
 NIFI_PROCESSOR = ("nifi.processor.name", "nifi.processor")

@@ -98,6 +98,10 @@ def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure | None:
     look = _Lookup(attrs, resource)
     if look.text(k.AIRFLOW_STATE) in k.AIRFLOW_NOT_FAILED_STATES:
         return None
+    if attrs.get(k.ERROR_PROPAGATED) is True:
+        # Our step whose exception went on into an enclosing span of the same try: that span reports the
+        # failure and lists this step as its cause (otelmon.instrument.owner says why it is decided there).
+        return None
 
     airflow_task = look.text(k.AIRFLOW_TASK_ID)
     airflow = airflow_task is not None and look.text(k.AIRFLOW_DAG_ID) is not None

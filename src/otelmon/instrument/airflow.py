@@ -5,14 +5,15 @@
    a single run (its conf) opts out with the param ``otelmon_trace: false``;
 2. the callbacks, for any operator: ``default_args=trace_log.default_args({"retries": 2})``;
 3. ``@trace_log.traced`` under ``@task`` on a task callable, and ``with trace_log.step("name"):`` for
-   sub-steps inside a task.
+   sub-steps inside a task (both in ``otelmon.instrument.tracing``, which calls in here inside Airflow).
 
 However many of these a task uses, a try yields one span, named after the task, that carries the failure
 identity (platform ``airflow``, group = DAG id, process = task id, with ``[map index]`` for a mapped task,
 run id, try number). A failed or retried try ends with status ERROR and the ``exception`` event. All tasks
 of a DAG run share one trace, whose id is derived from (DAG id, run id), so task processes agree on it
-without talking to each other. Sub-step spans carry the same identity, so a failure inside a step and the
-task's own failure are one failure to OtelMon.
+without talking to each other. Sub-step spans carry the same identity, and the try's span owns a failure
+that passes through them (see ``owner``), so a failure inside a step and the task's own failure are one
+failure to OtelMon.
 
 Nothing here may break a task: every callback swallows and logs its own errors, and the export after a
 try is bounded (see ``provider.flush``).
@@ -24,47 +25,43 @@ import functools
 import logging
 import socket
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import Span
 
 from otelmon.failures import attributes as k
 from otelmon.failures import attributes as keys
+from otelmon.instrument.owner import Owner, current_owner, fail, is_control_flow, owner_context
 from otelmon.instrument.provider import flush, get_tracer
-from otelmon.instrument.spans import Identity, mark_failed, run_context
+from otelmon.instrument.spans import Identity, run_context
 
 log = logging.getLogger("otelmon.instrument")
 
 PLATFORM = "airflow"
 OPT_OUT_TAG = "otelmon:off"
 OPT_OUT_PARAM = "otelmon_trace"
-_SERVICE_NAME = "airflow"
+SERVICE_NAME = "airflow"
 _HOST = socket.gethostname()
 # dag.test() and long-lived callback processors see many tries; remembering the last ones is enough to
 # tell "already reported" apart, and the bound keeps memory flat.
 _FINISHED_MEMORY = 4096
 
 TryKey = tuple[str, str, str, int, int]
-F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(slots=True)
-class _Try:
+@dataclass(slots=True, eq=False)
+class _Try(Owner):
+    """A task try's span: the owner of every failure inside the try."""
+
     key: TryKey
-    identity: Identity
-    span: Span
     token: object | None = None
 
 
 _active: dict[TryKey, _Try] = {}
 _finished: OrderedDict[TryKey, None] = OrderedDict()
-_TRY_KEY = otel_context.create_key("otelmon-airflow-try")
 
 
 # --------------------------------------------------------------------------- callbacks
@@ -118,7 +115,7 @@ def instrument_task(task: Any) -> None:
     dag = getattr(task, "dag", None)
     if dag is not None and OPT_OUT_TAG in (getattr(dag, "tags", None) or ()):
         return
-    if not _enabled(getattr(task, "params", None)):
+    if not tracing_enabled(getattr(task, "params", None)):
         return
     for attr, callback in CALLBACKS.items():
         setattr(task, attr, _with_callback(getattr(task, attr, None), callback))
@@ -136,74 +133,6 @@ def _with_callback(existing: Any, callback: Callable) -> list[Callable]:
     return callbacks
 
 
-# --------------------------------------------------------------------------- decorator and sub-steps
-def traced(fn: F | None = None, *, name: str | None = None) -> Any:
-    """Decorate a task callable (below ``@task``) so its try is a span even without the policy or callbacks.
-
-    Inside an Airflow task whose try already has a span (policy or callbacks), it adds nothing. Outside
-    Airflow it makes a plain span per call (platform ``python``), nested in the caller's current span.
-    """
-    if fn is None:
-        return functools.partial(traced, name=name)
-    if hasattr(fn, "override") and hasattr(fn, "function"):
-        raise TypeError("@traced goes below @task (it decorates the task's function, not the task)")
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        airflow_context = _airflow_context()
-        if airflow_context is None:
-            return _call_in_plain_span(fn, name or fn.__qualname__, args, kwargs)
-        return _call_in_task_try(fn, airflow_context, args, kwargs)
-
-    return wrapper
-
-
-@contextmanager
-def step(name: str, **attributes: Any) -> Iterator[Span]:
-    """A child span for a sub-step of a task; an exception marks it ERROR and propagates unchanged."""
-    try:
-        opened = _open_step(name, attributes)
-    except Exception:  # noqa: BLE001 - the step's code runs untraced rather than not at all
-        log.exception("OtelMon tracing failed; the step runs untraced")
-        opened = None
-    if opened is None:
-        yield trace.INVALID_SPAN
-        return
-    with opened as span, _failure_recorded(span):
-        yield span
-
-
-@contextmanager
-def _failure_recorded(span: Span) -> Iterator[None]:
-    try:
-        yield
-    except BaseException as exc:
-        if not _is_control_flow(exc):
-            mark_failed(span, exc)
-        raise
-
-
-def _open_step(name: str, attributes: Mapping[str, Any]) -> Any:
-    """The step's span context manager, or None when the task opted out of tracing."""
-    current = otel_context.get_value(_TRY_KEY)
-    attrs: dict[str, Any] = {keys.STEP: name}
-    parent = None  # the current context: the try's span, or an enclosing step
-    if isinstance(current, _Try):
-        attrs.update(current.identity.attributes())
-    else:
-        airflow_context = _airflow_context()
-        if airflow_context is not None:
-            if not _enabled(airflow_context.get("params")):
-                return None
-            ti = airflow_context["ti"]
-            attrs.update(_identity(ti).attributes())
-            parent = run_context(ti.dag_id, ti.run_id)
-    attrs.update(attributes)
-    return get_tracer(_SERVICE_NAME).start_as_current_span(
-        name, context=parent, attributes=attrs, record_exception=False, set_status_on_exception=False
-    )
-
-
 # --------------------------------------------------------------------------- internals
 def _guard(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
     try:
@@ -214,7 +143,7 @@ def _guard(fn: Callable[..., None], *args: Any, **kwargs: Any) -> None:
 
 def _begin(context: Mapping[str, Any]) -> None:
     ti = context.get("ti")
-    if ti is None or not _enabled(context.get("params")):
+    if ti is None or not tracing_enabled(context.get("params")):
         return
     key = _key(ti)
     if key in _active or key in _finished:
@@ -224,7 +153,7 @@ def _begin(context: Mapping[str, Any]) -> None:
 
 def _finish(context: Mapping[str, Any], state: str, *, failed: bool) -> None:
     ti = context.get("ti")
-    if ti is None or not _enabled(context.get("params")):
+    if ti is None or not tracing_enabled(context.get("params")):
         return
     key = _key(ti)
     current = _active.get(key)
@@ -234,24 +163,23 @@ def _finish(context: Mapping[str, Any], state: str, *, failed: bool) -> None:
         current = _start(context, ti, attach=False)
     current.span.set_attribute(keys.AIRFLOW_STATE, state)
     if failed:
-        mark_failed(current.span, context.get("exception"), fallback=f"task {state}")
+        fail(current, context.get("exception"), fallback=f"task {state}")
     _end(current)
 
 
 def _start(context: Mapping[str, Any], ti: Any, *, attach: bool) -> _Try:
-    identity = _identity(ti)
+    identity = try_identity(ti)
     attrs = identity.attributes()
     attrs.update(_airflow_attributes(context, ti))
-    span = get_tracer(_SERVICE_NAME).start_span(
+    span = get_tracer(SERVICE_NAME).start_span(
         identity.process,
         context=run_context(ti.dag_id, ti.run_id),
         attributes=attrs,
         start_time=_nanos(getattr(ti, "start_date", None)),
     )
-    current = _Try(_key(ti), identity, span)
+    current = _Try(identity, span, key=_key(ti))
     if attach:
-        ctx = trace.set_span_in_context(span)
-        current.token = otel_context.attach(otel_context.set_value(_TRY_KEY, current, ctx))
+        current.token = otel_context.attach(owner_context(current))
     _active[current.key] = current
     return current
 
@@ -260,7 +188,7 @@ def _end(current: _Try) -> None:
     current.span.end()
     _active.pop(current.key, None)
     # Detach only our own context: a callback run elsewhere (another thread) must not pop someone else's.
-    if current.token is not None and otel_context.get_value(_TRY_KEY) is current:
+    if current.token is not None and current_owner() is current:
         otel_context.detach(current.token)
     _finished[current.key] = None
     while len(_finished) > _FINISHED_MEMORY:
@@ -268,10 +196,11 @@ def _end(current: _Try) -> None:
     flush()
 
 
-def _call_in_task_try(fn: Callable, airflow_context: Mapping[str, Any], args: tuple, kwargs: dict) -> Any:
+def call_in_task_try(fn: Callable, airflow_context: Mapping[str, Any], args: tuple, kwargs: dict) -> Any:
+    """``@traced`` inside a task: the try's span, unless the policy or the callbacks made it already."""
     ti = airflow_context["ti"]
     key = _key(ti)
-    if key in _active or key in _finished or not _enabled(airflow_context.get("params")):
+    if key in _active or key in _finished or not tracing_enabled(airflow_context.get("params")):
         return fn(*args, **kwargs)
     try:
         current = _start(airflow_context, ti, attach=True)
@@ -288,25 +217,12 @@ def _call_in_task_try(fn: Callable, airflow_context: Mapping[str, Any], args: tu
 
 
 def _end_after_exception(current: _Try, exc: BaseException) -> None:
-    if not _is_control_flow(exc):
-        mark_failed(current.span, exc)
+    if not is_control_flow(exc):
+        fail(current, exc)
     _end(current)
 
 
-def _call_in_plain_span(fn: Callable, name: str, args: tuple, kwargs: dict) -> Any:
-    identity = Identity("python", getattr(fn, "__module__", None) or "python", name)
-    try:
-        opened = get_tracer().start_as_current_span(
-            name, attributes=identity.attributes(), record_exception=False, set_status_on_exception=False
-        )
-    except Exception:  # noqa: BLE001 - run the function untraced rather than not at all
-        log.exception("OtelMon tracing failed; %s runs untraced", name)
-        return fn(*args, **kwargs)
-    with opened as span, _failure_recorded(span):
-        return fn(*args, **kwargs)
-
-
-def _identity(ti: Any) -> Identity:
+def try_identity(ti: Any) -> Identity:
     map_index = _map_index(ti)
     # Mapped instances of one task fail independently: each is its own process in OtelMon's identity,
     # named as Airflow names their spans and UI entries ("task[3]").
@@ -342,7 +258,7 @@ def _airflow_attributes(context: Mapping[str, Any], ti: Any) -> dict[str, Any]:
     return attrs
 
 
-def _enabled(params: Any) -> bool:
+def tracing_enabled(params: Any) -> bool:
     if not params:
         return True
     try:
@@ -358,18 +274,6 @@ def _nanos(moment: Any) -> int | None:
     return int(moment.timestamp() * 1_000_000) * 1000 if isinstance(moment, datetime) else None
 
 
-_CONTROL_FLOW_NAMES = frozenset(
-    {"AirflowSkipException", "AirflowRescheduleException", "TaskDeferred", "TaskAwaitingInput",
-     "DownstreamTasksSkipped", "DagRunTriggerException"}
-)
-
-
-def _is_control_flow(exc: BaseException) -> bool:
-    # Airflow steers a task with these (skip, defer, reschedule, trigger a run); none is a failure.
-    # Matched by name so this module imports nothing from Airflow.
-    return any(cls.__name__ in _CONTROL_FLOW_NAMES for cls in type(exc).__mro__)
-
-
 @functools.cache
 def _context_getter() -> Callable[[], Mapping[str, Any]] | None:
     try:
@@ -379,7 +283,7 @@ def _context_getter() -> Callable[[], Mapping[str, Any]] | None:
     return get_current_context
 
 
-def _airflow_context() -> Mapping[str, Any] | None:
+def airflow_context() -> Mapping[str, Any] | None:
     """The running task's context, or None outside an Airflow task (or without Airflow installed)."""
     getter = _context_getter()
     if getter is None:

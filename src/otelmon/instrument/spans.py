@@ -11,6 +11,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, Status, StatusCode, TraceFlags
 
 from otelmon.failures import attributes as k
+from otelmon.instrument.stacktrace import user_stacktrace
 
 # Status descriptions travel in every alert row; the exception event keeps the full text.
 _MAX_STATUS_CHARS = 1024
@@ -57,10 +58,21 @@ def run_trace_id(*parts: str) -> str:
     return format(trace.get_current_span(run_context(*parts)).get_span_context().trace_id, "032x")
 
 
+def exception_type(error: BaseException) -> str:
+    """The type as OTel's SDK names it in ``exception.type``: qualified, except for built-in exceptions."""
+    cls = type(error)
+    return cls.__qualname__ if cls.__module__ in (None, "builtins") else f"{cls.__module__}.{cls.__qualname__}"
+
+
 def mark_failed(span: Span, error: BaseException | str | None, fallback: str = "failed") -> None:
-    """Status ERROR plus the standard ``exception`` event (type, message, stack trace) when there is one."""
+    """Status ERROR plus the standard ``exception`` event (type, message, stack trace) when there is one.
+
+    The stack trace starts at the user's code (see ``stacktrace``); the type is set here too, so every SDK
+    version names it alike.
+    """
     if isinstance(error, BaseException):
-        span.record_exception(error, escaped=True)
+        span.record_exception(error, escaped=True, attributes={
+            k.EXCEPTION_TYPE: exception_type(error), k.EXCEPTION_STACKTRACE: user_stacktrace(error)})
         description = f"{type(error).__name__}: {error}"
     elif error:
         # A failure known only by its message (e.g. Airflow's zombie detection hands callbacks a string).
