@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
@@ -13,6 +13,28 @@ from otelmon.failures.values import to_naive_utc
 
 _HEX32 = r"^[0-9a-fA-F]{32}$"
 _HEX16 = r"^[0-9a-fA-F]{16}$"
+
+# Row ids are BIGINT: a larger number in a path or query is a 422, not a driver overflow.
+MAX_ID = 2**63 - 1
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Stored times are naive UTC; answering them with their offset (serialised as "Z") leaves no client guessing.
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+def _to_stored_utc(moment: datetime) -> datetime:
+    try:
+        return to_naive_utc(moment)
+    except OverflowError:
+        raise ValueError("time outside the range 0001-01-01 to 9999-12-31 in UTC") from None
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A time in an answer: always with its offset, ``Z``."""
+
+QueryDateTime = Annotated[datetime, AfterValidator(_to_stored_utc)]
+"""A time in a query: ISO 8601, UTC when it has no zone, converted to the naive UTC the database holds."""
 
 
 class FailureReport(BaseModel):
@@ -85,10 +107,10 @@ class FailureSummary(BaseModel):
     host: str | None
     error_type: str | None
     error_message: str | None
-    start_time: datetime
-    end_time: datetime
+    start_time: UtcDateTime
+    end_time: UtcDateTime
     duration_seconds: float
-    received_at: datetime
+    received_at: UtcDateTime
     digest_id: int | None
     trace_url: str | None = None
 
@@ -102,3 +124,30 @@ class FailureDetail(FailureSummary):
 class FailurePage(BaseModel):
     items: list[FailureSummary]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next (older) page")
+
+
+class FailureQuery(BaseModel):
+    """The filters of ``GET /api/v1/failures``; an unknown parameter is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: QueryDateTime | None = Field(None, description="end_time >= since (ISO 8601, UTC if no zone)")
+    until: QueryDateTime | None = Field(None, description="end_time < until")
+    platform: str | None = None
+    group: str | None = None
+    process: str | None = None
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class Problem(BaseModel):
+    """FastAPI's error body."""
+
+    detail: str
+
+
+class RpcStatus(BaseModel):
+    """An OTLP error body (google.rpc.Status as JSON; as protobuf for protobuf requests)."""
+
+    code: int
+    message: str

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from otelmon.alerting.delivery import FAILED, PENDING, SENDING, SENT
 from otelmon.alerting.history import read_history
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
+from otelmon.api.schemas import MAX_ID, UtcDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_token)])
 
@@ -29,9 +31,9 @@ class AlertItem(BaseModel):
     attempts: int
     last_error: str | None
     message_id: str | None
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
+    created_at: UtcDateTime
+    next_attempt_at: UtcDateTime
+    sent_at: UtcDateTime | None
 
 
 class AlertPage(BaseModel):
@@ -44,9 +46,9 @@ class AlertPage(BaseModel):
 @router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
-    state: str | None = Query(None, description="pending, sending, sent or failed"),
+    state: Literal[PENDING, SENDING, SENT, FAILED] | None = Query(None),  # another value is a 422
     limit: int = Query(50, ge=1, le=500),
-    before_id: int | None = Query(None, description="Pass next_before_id to get older alerts"),
+    before_id: int | None = Query(None, ge=1, le=MAX_ID, description="Pass next_before_id to get older alerts"),
 ) -> AlertPage:
     history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
     more = len(history.rows) > limit
