@@ -100,3 +100,29 @@ def test_values_out_of_range_are_a_clear_4xx_and_the_edges_are_answered(client):
         response = client.get("/api/v1/failures", params=params)
         assert response.status_code == 200, f"{params}: {response.text}"
         assert [item["id"] for item in response.json()["items"]] == ([failure_id] if found else []), params
+
+
+# (what, fields of a report, status)
+REPORTS = [
+    ("start before year 1 in UTC", {"start_time": "0001-01-01T00:00:00+01:00"}, 422),
+    ("end before 1000, which MariaDB cannot hold", {"end_time": "0999-12-31T23:59:59Z"}, 422),
+    ("time as a number", {"end_time": 1763800000}, 422),
+    ("try_number past INT", {"try_number": 2**40}, 422),
+    ("try_number a 20-digit string", {"try_number": "100000000000000000000"}, 422),
+    ("earliest storable time", {"run_id": "r-early", "start_time": "1000-01-01T00:00:00Z",
+                                "end_time": "1000-01-01T00:00:00Z"}, 201),
+    ("latest storable time", {"run_id": "r-late", "start_time": "9999-12-31T23:59:59.999999Z",
+                              "end_time": "9999-12-31T23:59:59.999999Z"}, 201),
+]
+
+
+def test_reports_out_of_range_are_422_and_the_edges_are_stored(client):
+    for what, fields, status in REPORTS:
+        body = {"platform": "cron", "group": "nightly", "process": "export", "run_id": "r1", **fields}
+        response = client.post("/api/v1/process-failure", json=body)
+        assert response.status_code == status, f"{what}: {response.status_code} {response.text}"
+        if status == 422:
+            (field,) = {err["loc"][0] for err in response.json()["detail"]}
+            assert field in fields, f"{what}: {response.text}"
+    times = sorted(i["end_time"] for i in client.get("/api/v1/failures").json()["items"])
+    assert times == ["1000-01-01T00:00:00Z", "9999-12-31T23:59:59.999999Z"]

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
@@ -23,6 +24,17 @@ def _as_utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_STORABLE_FROM = datetime(1000, 1, 1)  # MariaDB's DATETIME holds 1000-01-01 to 9999-12-31
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would also take a number as seconds since 1970; the contract (and OpenAPI) says ISO 8601.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("expected an ISO 8601 time, e.g. 2026-11-22T01:00:00Z")
+
+
 def _to_stored_utc(moment: datetime) -> datetime:
     try:
         return to_naive_utc(moment)
@@ -30,11 +42,20 @@ def _to_stored_utc(moment: datetime) -> datetime:
         raise ValueError("time outside the range 0001-01-01 to 9999-12-31 in UTC") from None
 
 
+def _storable(moment: datetime) -> datetime:
+    if moment < _STORABLE_FROM:
+        raise ValueError("time before 1000-01-01, which the database cannot hold")
+    return moment
+
+
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 """A time in an answer: always with its offset, ``Z``."""
 
-QueryDateTime = Annotated[datetime, AfterValidator(_to_stored_utc)]
+QueryDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_to_stored_utc)]
 """A time in a query: ISO 8601, UTC when it has no zone, converted to the naive UTC the database holds."""
+
+ReportedDateTime = Annotated[QueryDateTime, AfterValidator(_storable)]
+"""A time to be stored: as a query's, and within the range of a DATETIME column."""
 
 
 class FailureReport(BaseModel):
@@ -46,12 +67,12 @@ class FailureReport(BaseModel):
     group: str = Field(min_length=1, max_length=255, examples=["daily_sales"])
     process: str = Field(min_length=1, max_length=255, examples=["load"])
     run_id: str | None = Field(None, max_length=255, description="With run_id, retries of the report are idempotent")
-    try_number: int | None = Field(None, ge=0)
+    try_number: int | None = Field(None, ge=0, le=2**31 - 1)  # an INT column
     error_type: str | None = Field(None, max_length=255)
     error_message: str | None = Field(None, max_length=65536)
     stacktrace: str | None = Field(None, max_length=1048576)
-    start_time: datetime | None = Field(None, description="ISO 8601; without a zone it is taken as UTC")
-    end_time: datetime | None = None
+    start_time: ReportedDateTime | None = Field(None, description="ISO 8601; without a zone it is taken as UTC")
+    end_time: ReportedDateTime | None = None
     trace_id: str | None = Field(None, pattern=_HEX32)
     span_id: str | None = Field(None, pattern=_HEX16)
     host: str | None = Field(None, max_length=255)
@@ -62,10 +83,8 @@ class FailureReport(BaseModel):
 
     def to_failure(self) -> Failure:
         now = utcnow()
-        end = to_naive_utc(self.end_time) if self.end_time else None
-        start = to_naive_utc(self.start_time) if self.start_time else None
-        end = end or start or now
-        start = start or end
+        end = self.end_time or self.start_time or now  # naive UTC already (ReportedDateTime)
+        start = self.start_time or end
         return Failure(
             platform=self.platform,
             group=self.group,
@@ -147,7 +166,8 @@ class Problem(BaseModel):
 
 
 class RpcStatus(BaseModel):
-    """An OTLP error body (google.rpc.Status as JSON; as protobuf for protobuf requests)."""
+    """The error body of the OTLP receiver, the size cap and a database outage: google.rpc.Status as JSON
+    (as protobuf for protobuf requests)."""
 
     code: int
     message: str

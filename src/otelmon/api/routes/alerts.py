@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from otelmon.alerting.delivery import FAILED, PENDING, SENDING, SENT
 from otelmon.alerting.history import read_history
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import MAX_ID, UtcDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_token)])
+
+AlertState = Literal["pending", "sending", "sent", "failed"]
 
 
 class AlertItem(BaseModel):
@@ -46,7 +47,7 @@ class AlertPage(BaseModel):
 @router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
-    state: Literal[PENDING, SENDING, SENT, FAILED] | None = Query(None),  # another value is a 422
+    state: AlertState | None = Query(None, description="Only alerts in this state"),
     limit: int = Query(50, ge=1, le=500),
     before_id: int | None = Query(None, ge=1, le=MAX_ID, description="Pass next_before_id to get older alerts"),
 ) -> AlertPage:

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
-from otelmon.api.responses import problem
+from otelmon.api.responses import otlp_status, problem
 from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import (
     MAX_ID,
@@ -47,7 +47,7 @@ def _store_report(runtime: Runtime, report: FailureReport) -> tuple[int, bool]:
     summary="Report a failure as JSON (201 created, 200 when it was already stored)",
     responses={
         200: {"model": ReportAccepted, "description": "already stored (a retried report)"},
-        413: problem("body over the limit"),
+        413: otlp_status("body over the limit"),
         422: {"description": "invalid report; detail names each field"},
     },
     # The body is read with a size cap before validation, so its schema is declared here.

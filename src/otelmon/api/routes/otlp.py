@@ -24,8 +24,7 @@ _REQUEST_BODY = {
     "description": "ExportTraceServiceRequest; Content-Encoding: gzip accepted",
     "content": {
         PROTOBUF: {"schema": _OTLP_BINARY},
-        JSON: {"schema": {"type": "object", "description": "OTLP JSON (hex trace and span ids)",
-                          "properties": {"resourceSpans": {"type": "array", "items": {"type": "object"}}}}},
+        JSON: {"schema": {"type": "object", "description": "OTLP JSON: resourceSpans, hex trace and span ids"}},
     },
 }
 _EXPORT_RESPONSE = {
