@@ -7,6 +7,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from sqlalchemy import create_engine, text
 
+from tests.api.declared import declared_client
 from tests.harness.mariadb import MariaDBServer
 from tests.harness.spans import SpanFactory, protobuf_body
 
@@ -49,6 +50,15 @@ def test_503_while_down_then_everything_once(how, own_mariadb, start_api):
         refused.append(body)
     assert httpx.get(f"{api.url}/readyz").status_code == 503
     assert httpx.get(f"{api.url}/healthz").status_code == 200
+    # Reads make the same promise as writes: 503 + Retry-After, declared in OpenAPI.
+    with declared_client(api.url) as client:
+        for path in ["/api/v1/failures", "/api/v1/failures/1", "/api/v1/alerts", "/readyz"]:
+            response = client.get(path)
+            assert response.status_code == 503, f"{path}: {response.text}"
+            if path != "/readyz":
+                assert response.headers["retry-after"] == "7", path
+        report = {"platform": "cron", "group": "g", "process": "p", "run_id": "r"}
+        assert client.post("/api/v1/process-failure", json=report).status_code == 503
 
     own_mariadb.start()
     assert httpx.get(f"{api.url}/readyz").status_code == 200

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hmac
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from otelmon.api.runtime import Runtime
 from otelmon.otlp.errors import MalformedPayload, PayloadTooLarge
@@ -20,14 +21,20 @@ def wake_alerts(request: Request) -> None:
         worker.wake()
 
 
-async def require_token(request: Request) -> None:
+# Declared in OpenAPI (the Authorize button of /docs); the check itself is ours, since a token is optional.
+_bearer = HTTPBearer(auto_error=False, description="OTELMON_INGEST_TOKEN; required only when it is set")
+
+
+async def require_token(
+    request: Request, credentials: HTTPAuthorizationCredentials | None = Depends(_bearer)
+) -> None:
     """Bearer token check, when ``OTELMON_INGEST_TOKEN`` is set; compared in constant time."""
     token = request.app.state.runtime.settings.ingest_token
     expected = token.get_secret_value() if token is not None else ""
     if not expected:
         return
-    scheme, _, supplied = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(supplied.strip().encode(), expected.encode()):
+    supplied = credentials.credentials.strip() if credentials is not None else ""
+    if not hmac.compare_digest(supplied.encode(), expected.encode()):
         raise HTTPException(401, "missing or wrong bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import re
+from datetime import datetime, timezone
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
@@ -13,6 +14,48 @@ from otelmon.failures.values import to_naive_utc
 
 _HEX32 = r"^[0-9a-fA-F]{32}$"
 _HEX16 = r"^[0-9a-fA-F]{16}$"
+
+# Row ids are BIGINT: a larger number in a path or query is a 422, not a driver overflow.
+MAX_ID = 2**63 - 1
+
+
+def _as_utc(moment: datetime) -> datetime:
+    # Stored times are naive UTC; answering them with their offset (serialised as "Z") leaves no client guessing.
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+
+
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_STORABLE_FROM = datetime(1000, 1, 1)  # MariaDB's DATETIME holds 1000-01-01 to 9999-12-31
+
+
+def _iso_text(value: Any) -> Any:
+    # pydantic would also take a number as seconds since 1970; the contract (and OpenAPI) says ISO 8601.
+    if isinstance(value, datetime) or (isinstance(value, str) and _ISO_DATE.match(value)):
+        return value
+    raise ValueError("expected an ISO 8601 time, e.g. 2026-11-22T01:00:00Z")
+
+
+def _to_stored_utc(moment: datetime) -> datetime:
+    try:
+        return to_naive_utc(moment)
+    except OverflowError:
+        raise ValueError("time outside the range 0001-01-01 to 9999-12-31 in UTC") from None
+
+
+def _storable(moment: datetime) -> datetime:
+    if moment < _STORABLE_FROM:
+        raise ValueError("time before 1000-01-01, which the database cannot hold")
+    return moment
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
+"""A time in an answer: always with its offset, ``Z``."""
+
+QueryDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_to_stored_utc)]
+"""A time in a query: ISO 8601, UTC when it has no zone, converted to the naive UTC the database holds."""
+
+ReportedDateTime = Annotated[QueryDateTime, AfterValidator(_storable)]
+"""A time to be stored: as a query's, and within the range of a DATETIME column."""
 
 
 class FailureReport(BaseModel):
@@ -24,12 +67,12 @@ class FailureReport(BaseModel):
     group: str = Field(min_length=1, max_length=255, examples=["daily_sales"])
     process: str = Field(min_length=1, max_length=255, examples=["load"])
     run_id: str | None = Field(None, max_length=255, description="With run_id, retries of the report are idempotent")
-    try_number: int | None = Field(None, ge=0)
+    try_number: int | None = Field(None, ge=0, le=2**31 - 1)  # an INT column
     error_type: str | None = Field(None, max_length=255)
     error_message: str | None = Field(None, max_length=65536)
     stacktrace: str | None = Field(None, max_length=1048576)
-    start_time: datetime | None = Field(None, description="ISO 8601; without a zone it is taken as UTC")
-    end_time: datetime | None = None
+    start_time: ReportedDateTime | None = Field(None, description="ISO 8601; without a zone it is taken as UTC")
+    end_time: ReportedDateTime | None = None
     trace_id: str | None = Field(None, pattern=_HEX32)
     span_id: str | None = Field(None, pattern=_HEX16)
     host: str | None = Field(None, max_length=255)
@@ -40,10 +83,8 @@ class FailureReport(BaseModel):
 
     def to_failure(self) -> Failure:
         now = utcnow()
-        end = to_naive_utc(self.end_time) if self.end_time else None
-        start = to_naive_utc(self.start_time) if self.start_time else None
-        end = end or start or now
-        start = start or end
+        end = self.end_time or self.start_time or now  # naive UTC already (ReportedDateTime)
+        start = self.start_time or end
         return Failure(
             platform=self.platform,
             group=self.group,
@@ -85,10 +126,10 @@ class FailureSummary(BaseModel):
     host: str | None
     error_type: str | None
     error_message: str | None
-    start_time: datetime
-    end_time: datetime
+    start_time: UtcDateTime
+    end_time: UtcDateTime
     duration_seconds: float
-    received_at: datetime
+    received_at: UtcDateTime
     digest_id: int | None
     trace_url: str | None = None
 
@@ -102,3 +143,31 @@ class FailureDetail(FailureSummary):
 class FailurePage(BaseModel):
     items: list[FailureSummary]
     next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next (older) page")
+
+
+class FailureQuery(BaseModel):
+    """The filters of ``GET /api/v1/failures``; an unknown parameter is a 422, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    since: QueryDateTime | None = Field(None, description="end_time >= since (ISO 8601, UTC if no zone)")
+    until: QueryDateTime | None = Field(None, description="end_time < until")
+    platform: str | None = None
+    group: str | None = None
+    process: str | None = None
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
+
+
+class Problem(BaseModel):
+    """FastAPI's error body."""
+
+    detail: str
+
+
+class RpcStatus(BaseModel):
+    """The error body of the OTLP receiver, the size cap and a database outage: google.rpc.Status as JSON
+    (as protobuf for protobuf requests)."""
+
+    code: int
+    message: str

@@ -108,9 +108,13 @@ def encode_cursor(end_time: datetime, failure_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[datetime, int]:
     try:
         end_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(end_text), int(id_text)
+        end_time, last_id = datetime.fromisoformat(end_text), int(id_text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError("invalid cursor") from exc
+    # Only what encode_cursor writes: naive UTC and a BIGINT id (a larger one overflows SQLite's driver).
+    if end_time.tzinfo is not None or not 0 < last_id < 2**63:
+        raise ValueError("invalid cursor")
+    return end_time, last_id
 
 
 def list_failures(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -12,8 +12,11 @@ from starlette.concurrency import run_in_threadpool
 from otelmon.alerting.history import read_history
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
+from otelmon.api.schemas import MAX_ID, UtcDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_token)])
+
+AlertState = Literal["pending", "sending", "sent", "failed"]
 
 
 class AlertItem(BaseModel):
@@ -29,9 +32,9 @@ class AlertItem(BaseModel):
     attempts: int
     last_error: str | None
     message_id: str | None
-    created_at: datetime
-    next_attempt_at: datetime
-    sent_at: datetime | None
+    created_at: UtcDateTime
+    next_attempt_at: UtcDateTime
+    sent_at: UtcDateTime | None
 
 
 class AlertPage(BaseModel):
@@ -44,9 +47,9 @@ class AlertPage(BaseModel):
 @router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
-    state: str | None = Query(None, description="pending, sending, sent or failed"),
+    state: AlertState | None = Query(None, description="Only alerts in this state"),
     limit: int = Query(50, ge=1, le=500),
-    before_id: int | None = Query(None, description="Pass next_before_id to get older alerts"),
+    before_id: int | None = Query(None, ge=1, le=MAX_ID, description="Pass next_before_id to get older alerts"),
 ) -> AlertPage:
     history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
     more = len(history.rows) > limit

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
+from otelmon.api.responses import otlp_status, problem
 from otelmon.api.runtime import Runtime
-from otelmon.api.schemas import FailureDetail, FailurePage, FailureReport, FailureSummary, ReportAccepted
-from otelmon.failures.values import to_naive_utc
+from otelmon.api.schemas import (
+    MAX_ID,
+    FailureDetail,
+    FailurePage,
+    FailureQuery,
+    FailureReport,
+    FailureSummary,
+    ReportAccepted,
+)
 from otelmon.links import trace_url
 from otelmon.storage import failures_repo
 from otelmon.storage.failures_repo import FailureFilter
@@ -37,7 +45,11 @@ def _store_report(runtime: Runtime, report: FailureReport) -> tuple[int, bool]:
     response_model=ReportAccepted,
     status_code=201,
     summary="Report a failure as JSON (201 created, 200 when it was already stored)",
-    responses={200: {"model": ReportAccepted}, 413: {}, 422: {}, 503: {}},
+    responses={
+        200: {"model": ReportAccepted, "description": "already stored (a retried report)"},
+        413: otlp_status("body over the limit"),
+        422: {"description": "invalid report; detail names each field"},
+    },
     # The body is read with a size cap before validation, so its schema is declared here.
     openapi_extra={
         "requestBody": {
@@ -69,28 +81,22 @@ def _with_link(runtime: Runtime, data: dict) -> dict:
     return data
 
 
-@router.get("/failures", response_model=FailurePage, summary="Stored failures, newest first")
+@router.get(
+    "/failures",
+    response_model=FailurePage,
+    summary="Stored failures, newest first",
+    responses={400: problem("invalid cursor")},
+)
 async def list_failures(
-    runtime: Runtime = Depends(get_runtime),
-    since: datetime | None = Query(None, description="end_time >= since (ISO 8601, UTC if no zone)"),
-    until: datetime | None = Query(None, description="end_time < until"),
-    platform: str | None = None,
-    group: str | None = None,
-    process: str | None = None,
-    limit: int = Query(100, ge=1, le=500),
-    cursor: str | None = None,
+    params: Annotated[FailureQuery, Query()], runtime: Runtime = Depends(get_runtime)
 ) -> FailurePage:
     flt = FailureFilter(
-        since=to_naive_utc(since) if since else None,
-        until=to_naive_utc(until) if until else None,
-        platform=platform,
-        group=group,
-        process=process,
+        since=params.since, until=params.until, platform=params.platform, group=params.group, process=params.process
     )
 
     def query():
         with runtime.engine.connect() as conn:
-            return failures_repo.list_failures(conn, runtime.tables, flt, limit, cursor)
+            return failures_repo.list_failures(conn, runtime.tables, flt, params.limit, params.cursor)
 
     try:
         rows, next_cursor = await run_in_threadpool(query)
@@ -100,8 +106,15 @@ async def list_failures(
     return FailurePage(items=items, next_cursor=next_cursor)
 
 
-@router.get("/failures/{failure_id}", response_model=FailureDetail, summary="One failure with its stack trace")
-async def get_failure(failure_id: int, runtime: Runtime = Depends(get_runtime)) -> FailureDetail:
+@router.get(
+    "/failures/{failure_id}",
+    response_model=FailureDetail,
+    summary="One failure with its stack trace",
+    responses={404: problem("no failure with this id")},
+)
+async def get_failure(
+    failure_id: Annotated[int, Path(ge=1, le=MAX_ID)], runtime: Runtime = Depends(get_runtime)
+) -> FailureDetail:
     def query():
         with runtime.engine.connect() as conn:
             return failures_repo.get_failure(conn, runtime.tables, failure_id)

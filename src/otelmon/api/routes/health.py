@@ -26,7 +26,7 @@ def _ping(runtime: Runtime) -> None:
         conn.execute(text("SELECT 1"))
 
 
-@router.get("/readyz", summary="The database is reachable")
+@router.get("/readyz", summary="The database is reachable", responses={503: {"description": "it is not"}})
 async def readyz(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     try:
         await run_in_threadpool(_ping, runtime)

@@ -8,12 +8,32 @@ from fastapi import APIRouter, Depends, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
+from otelmon.api.responses import otlp_status
 from otelmon.api.runtime import Runtime
 from otelmon.failures.extract import Extraction, extract_failures
 from otelmon.ingest import StoreResult
-from otelmon.otlp.decode import decode_request, encode_response, media_type
+from otelmon.otlp.decode import JSON, PROTOBUF, decode_request, encode_response, media_type
 
 router = APIRouter(tags=["otlp"])
+
+# The body is read raw (size-capped, maybe gzip) and decoded by the OTLP decoder, so FastAPI cannot infer
+# it: declared here. Both are OTLP's ExportTrace* messages; their full schemas are OpenTelemetry's.
+_OTLP_BINARY = {"type": "string", "format": "binary"}
+_REQUEST_BODY = {
+    "required": True,
+    "description": "ExportTraceServiceRequest; Content-Encoding: gzip accepted",
+    "content": {
+        PROTOBUF: {"schema": _OTLP_BINARY},
+        JSON: {"schema": {"type": "object", "description": "OTLP JSON: resourceSpans, hex trace and span ids"}},
+    },
+}
+_EXPORT_RESPONSE = {
+    "description": "ExportTraceServiceResponse in the request's content type; unusable spans in partialSuccess",
+    "content": {
+        PROTOBUF: {"schema": _OTLP_BINARY},
+        JSON: {"schema": {"type": "object", "properties": {"partialSuccess": {"type": "object"}}}},
+    },
+}
 
 
 def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> tuple[Extraction, StoreResult]:
@@ -28,14 +48,14 @@ def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> t
     "/v1/traces",
     dependencies=[Depends(require_token)],
     summary="OTLP/HTTP trace export (protobuf or JSON, optionally gzip)",
+    response_class=Response,
     responses={
-        200: {"description": "ExportTraceServiceResponse in the request's content type"},
-        400: {"description": "malformed body"},
-        401: {"description": "missing or wrong bearer token"},
-        413: {"description": "body over the limit, before or after decompression"},
-        415: {"description": "unsupported Content-Type or Content-Encoding"},
-        503: {"description": "database unavailable; retry after Retry-After seconds"},
+        200: _EXPORT_RESPONSE,
+        400: otlp_status("malformed body"),
+        413: otlp_status("body over the limit, before or after decompression"),
+        415: otlp_status("unsupported Content-Type or Content-Encoding"),
     },
+    openapi_extra={"requestBody": _REQUEST_BODY},
 )
 async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     started = time.perf_counter()
