@@ -64,6 +64,7 @@ def _send_test_failure(args: argparse.Namespace) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"sent a failing span: trace {sent.trace_id}, run {sent.run_id}")
+    print(f"error type {sent.error_type}: a fingerprint of its own, so throttling never holds its email back")
     return 0
 
 
