@@ -126,7 +126,10 @@ def test_dry_run_shows_the_digest_and_changes_nothing(engine, settings, smtp):
     assert set(digest_of(engine).values()) == {None}
     assert digests(engine) == []
     assert smtp.data_commands == 0
-    assert run_digest(engine, settings, options(), owner="run").sent.failure_count == 2
+    sent = run_digest(engine, settings, options(), owner="run").sent
+    assert sent.failure_count == 2
+    # The preview consumed no digest id: it showed the number (and Message-ID) the run then used.
+    assert (sent.digest_id, sent.message_id) == (claim.digest_id, claim.composed.email.message_id)
 
 
 def test_repeats_the_immediate_alerts_suppressed_are_shown(engine, settings, smtp):

@@ -15,7 +15,7 @@ from otelmon.alerting.delivery import lease_seconds
 from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest import ledger
-from otelmon.digest.claim import Claim, claim_digest
+from otelmon.digest.claim import Claim, claim_digest, preview_claim
 from otelmon.digest.options import DigestOptions
 from otelmon.digest.send import Sent, send_claimed
 from otelmon.storage.migrate import migrate, pending
@@ -104,6 +104,4 @@ def preview(engine: Engine, settings: Settings, options: DigestOptions) -> tuple
     tables = Tables.reflect(engine)
     with engine.connect() as conn:
         unsent = ledger.unsent(conn, tables)
-    claim = claim_digest(engine, tables, settings, options, owner="dry-run", now=utcnow(),
-                         lease=lease_for(settings), dry_run=True)
-    return unsent, claim
+    return unsent, preview_claim(engine, tables, settings, options, now=utcnow())
