@@ -41,6 +41,14 @@ def test_a_bad_value_names_the_variable_and_what_was_expected(clean_env):
                                  "OTELMON_SMTP_SECURITY: expected one of 'plain', 'starttls' or 'tls', got 'ssl'")
 
 
+def test_an_unknown_log_level_is_a_configuration_error_not_a_crash_later(clean_env, monkeypatch):
+    monkeypatch.setenv("OTELMON_LOG_LEVEL", "loud")
+    with pytest.raises(ConfigurationError, match=r"^OTELMON_LOG_LEVEL: expected one of 'critical', .*got 'loud'$"):
+        get_settings()
+    monkeypatch.setenv("OTELMON_LOG_LEVEL", "DEBUG")
+    assert Settings().log_level == "debug"
+
+
 def test_bad_json_names_the_variable(clean_env, monkeypatch):
     monkeypatch.setenv("OTELMON_ALERT_ROUTES", "[{oops")
     with pytest.raises(ConfigurationError, match=r"^OTELMON_ALERT_ROUTES: expected JSON"):

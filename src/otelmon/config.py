@@ -99,12 +99,17 @@ class Settings(BaseSettings):
     # Failures listed one by one (fewer if the email would pass 100 KB); the rest are counted and linked.
     digest_row_limit: int = Field(50, ge=0)
 
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("alert_recipients", "digest_recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> object:
         return _split_addresses(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("display_timezone")
     @classmethod
