@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
+from importlib.metadata import PackageNotFoundError, version
+
+log = logging.getLogger("otelmon.cli")
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -13,10 +15,12 @@ def _serve(args: argparse.Namespace) -> int:
 
     from otelmon.api.app import create_app
     from otelmon.config import get_settings
+    from otelmon.storage.location import describe
 
     settings = get_settings()
     level = (args.log_level or settings.log_level).lower()
     logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    log.info("database: %s", describe(settings.database_url))
     uvicorn.run(
         create_app(settings),
         host=args.host,
@@ -33,10 +37,13 @@ def _serve(args: argparse.Namespace) -> int:
 def _migrate(_args: argparse.Namespace) -> int:
     from otelmon.config import get_settings
     from otelmon.storage.database import create_db_engine
+    from otelmon.storage.location import describe
     from otelmon.storage.migrate import migrate
 
     logging.basicConfig(level=logging.INFO)
-    engine = create_db_engine(get_settings())
+    settings = get_settings()
+    print(f"database: {describe(settings.database_url)}")
+    engine = create_db_engine(settings)
     try:
         applied = migrate(engine)
     finally:
@@ -46,19 +53,24 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 
 def _send_test_failure(args: argparse.Namespace) -> int:
+    from otelmon.config import get_settings
     from otelmon.test_failure import send_test_failure
 
+    settings_token = get_settings().ingest_token
+    token = args.token or (settings_token.get_secret_value() if settings_token else None)
     try:
-        sent = send_test_failure(args.endpoint, args.token, group=args.group, process=args.process)
+        sent = send_test_failure(args.endpoint, token, group=args.group, process=args.process)
     except ConnectionError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     print(f"sent a failing span: trace {sent.trace_id}, run {sent.run_id}")
+    print(f"error type {sent.error_type}: a fingerprint of its own, so throttling never holds its email back")
     return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otelmon", description="Failure alerts and digests for data pipelines")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="run the API (OTLP receiver, failure API, alerts)")
@@ -83,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument(
         "--token",
-        default=os.environ.get("OTELMON_INGEST_TOKEN") or None,
-        help="bearer token, when sending to the API directly (default $OTELMON_INGEST_TOKEN)",
+        help="bearer token, when sending to the API directly (default OTELMON_INGEST_TOKEN, from the "
+        "environment or .env)",
     )
     test.add_argument("--group", default="otelmon_smoke_test")
     test.add_argument("--process", default="send_test_failure")
@@ -96,9 +108,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _version() -> str:
+    try:
+        return version("otelmon")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from otelmon.config import ConfigurationError, get_settings
+    from otelmon.storage.location import describe
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigurationError as exc:
+        # One line naming the variable, no traceback: the user fixes .env or the environment.
+        print(f"otelmon: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except OperationalError as exc:
+        print(f"otelmon: cannot use the database ({describe(get_settings().database_url)}): {exc.orig}",
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

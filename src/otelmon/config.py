@@ -1,13 +1,14 @@
-"""Settings from the environment (prefix ``OTELMON_``); every field is listed in ``.env.example``."""
+"""Settings from the environment and ``.env`` (prefix ``OTELMON_``); every field is listed in ``.env.example``."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, BaseModel, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
 
 MIB = 1024 * 1024
 
@@ -26,8 +27,11 @@ def _split_addresses(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    # Compose passes unset variables as empty strings; those mean "use the default".
-    model_config = SettingsConfigDict(env_prefix="OTELMON_", extra="ignore", env_ignore_empty=True)
+    # Compose passes unset variables as empty strings; those mean "use the default" (in .env too, as
+    # Compose reads it). ``.env`` in the working directory is read outside Docker as well; the
+    # environment wins over it. Other variables in it (the stack's passwords) are ignored.
+    model_config = SettingsConfigDict(env_prefix="OTELMON_", extra="ignore", env_ignore_empty=True,
+                                      env_file=".env", env_file_encoding="utf-8")
 
     # With no configuration at all the package still runs: an embedded SQLite file.
     database_url: str = "sqlite:///otelmon.db"
@@ -95,12 +99,17 @@ class Settings(BaseSettings):
     # Failures listed one by one (fewer if the email would pass 100 KB); the rest are counted and linked.
     digest_row_limit: int = Field(50, ge=0)
 
-    log_level: str = "info"
+    log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 
     @field_validator("alert_recipients", "digest_recipients", mode="before")
     @classmethod
     def _recipients(cls, value: object) -> object:
         return _split_addresses(value)
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
 
     @field_validator("display_timezone")
     @classmethod
@@ -118,6 +127,52 @@ class Settings(BaseSettings):
         return {465: "tls", 587: "starttls"}.get(self.smtp_port, "plain")
 
 
+class ConfigurationError(ValueError):
+    """A setting that cannot be used; its message is one line naming the variable and what was expected."""
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError("; ".join(_describe(error) for error in exc.errors())) from None
+    except SettingsError as exc:
+        # pydantic-settings' own message names the field, not the variable; its cause says what is wrong.
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = _variable((field.group(1),)) if field else "settings"
+        raise ConfigurationError(f"{name}: expected JSON ({exc.__cause__ or exc})") from None
+
+
+# What each pydantic error type expected, in a user's words; the rest keep pydantic's message.
+_EXPECTED = {
+    "int_parsing": "an integer",
+    "int_from_float": "an integer",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "json_invalid": "JSON",
+}
+_SECRET_FIELDS = ("password", "token")
+
+
+def _variable(loc: tuple) -> str:
+    head, *rest = loc
+    name = f"OTELMON_{str(head).upper()}" if head in Settings.model_fields else str(head)
+    return name + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in rest)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    name = _variable(error["loc"])
+    ctx = error.get("ctx") or {}
+    if error["type"] in _EXPECTED:
+        expected = f"expected {_EXPECTED[error['type']]}"
+    elif error["type"] == "literal_error":
+        expected = f"expected one of {ctx['expected']}"
+    elif error["type"] == "value_error":
+        expected = str(ctx.get("error", error["msg"]))
+    else:
+        expected = error["msg"].replace("Input should be", "expected", 1).replace("Field required", "required")
+    shown = error.get("input")
+    if error["type"] == "missing" or any(word in name.lower() for word in _SECRET_FIELDS) or isinstance(shown, dict):
+        return f"{name}: {expected}"
+    return f"{name}: {expected}, got {shown!r}"

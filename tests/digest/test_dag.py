@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -124,4 +126,26 @@ def test_a_digest_that_really_fails_reports_one_failure(digest_airflow_home, dag
         (True, DAG_ID, 2)]
     assert "554" in spans[0].status_message or "554" in str(spans[0].event("exception"))
     (digest,) = digests(db)
-    assert digest["state"] == "claimed" and "554" in digest["last_error"]  # the next run resends it
+    assert digest["state"] == "send_failed" and "554" in digest["last_error"]  # the next run resends it
+
+
+def test_a_digest_the_cli_failed_to_send_goes_first_in_the_next_dag_run(digest_airflow_home, dag_env, db, smtp,
+                                                                        mariadb_url):
+    store(db, [failure("during_outage")])
+    smtp.refusals = ["451 4.3.0 try again later"]
+    cli_env = {**{k: v for k, v in os.environ.items() if not k.startswith("OTELMON_")},
+               "OTELMON_DATABASE_URL": mariadb_url, "OTELMON_SMTP_HOST": "127.0.0.1",
+               "OTELMON_SMTP_PORT": str(smtp.port), "OTELMON_SMTP_MAIL_FROM": MAIL_FROM,
+               "OTELMON_DIGEST_RECIPIENTS": RECIPIENTS[0]}
+    failed = subprocess.run([sys.executable, "-m", "otelmon.cli", "digest"], env=cli_env, capture_output=True,
+                            text=True, timeout=60)
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    (pending,) = digests(db)
+    store(db, [failure("after_outage", ended_ago=timedelta(minutes=1))])
+
+    (run,) = digest_airflow_home.run_dags([{"dag_id": DAG_ID}], dag_env)  # within the CLI run's lease
+    assert run["state"] == "success" and [t["state"] for t in run["tries"]] == ["success"]
+    resent, new = smtp.wait_for(2)
+    assert resent.message["Message-ID"] == pending["message_id"] and "during_outage" in body(resent)
+    assert "after_outage" in body(new) and "during_outage" not in body(new)
+    assert [d["state"] for d in digests(db)] == ["sent", "sent"]

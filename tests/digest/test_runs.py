@@ -59,7 +59,7 @@ def test_unsent_digest_is_resent_with_its_message_id_before_new_failures_are_cla
     with pytest.raises(DigestSendError):
         run_digest(engine, settings, options(), owner="airflow:failed_process_alert:run-1")
     (pending,) = digests(engine)
-    assert pending["state"] == "claimed" and "451" in pending["last_error"] and pending["attempts"] == 1
+    assert pending["state"] == "send_failed" and "451" in pending["last_error"] and pending["attempts"] == 1
     assert smtp.received == []
 
     store(engine, [failure("after_outage")])
@@ -73,18 +73,43 @@ def test_unsent_digest_is_resent_with_its_message_id_before_new_failures_are_cla
     assert [(d["state"], d["attempts"]) for d in digests(engine)] == [("sent", 2), ("sent", 1)]
 
 
-def test_another_run_leaves_an_unsent_digest_to_its_claimer_until_the_lease_runs_out(engine, settings, smtp):
+def test_a_failed_send_is_taken_over_at_once_by_the_next_run_whoever_starts_it(engine, settings, smtp):
     store(engine, [failure("stuck")])
     smtp.refusals = ["451 4.3.0 try again"]
     with pytest.raises(DigestSendError):
-        run_digest(engine, settings, options(), owner="claimer")
+        run_digest(engine, settings, options(), owner="cli:host:1:abc")  # a CLI run ...
     (pending,) = digests(engine)
+    assert pending["state"] == "send_failed" and "451" in pending["last_error"]
+
+    store(engine, [failure("newer")])
+    # ... then the Airflow task: it resends the failed digest first, without waiting for any lease.
+    nxt = run_digest(engine, settings, options(), owner="airflow:failed_process_alert:run-2")
+    assert nxt.busy == [] and [s.digest_id for s in nxt.resent] == [pending["id"]]
+    assert nxt.sent is not None and nxt.sent.digest_id > pending["id"]
+    resent, new = smtp.wait_for(2)
+    assert resent.message["Message-ID"] == pending["message_id"] and "newer" in text_part(new.message)
+    assert [(d["state"], d["attempts"]) for d in digests(engine)] == [("sent", 2), ("sent", 1)]
+
+
+def test_a_digest_being_sent_is_left_to_its_sender_until_its_lease_runs_out(engine, settings, smtp):
+    from otelmon.clock import utcnow
+    from otelmon.digest import ledger
+    from otelmon.storage.tables import Tables
+
+    store(engine, [failure("in_flight")])
+    smtp.refusals = ["451 4.3.0 try again"]
+    with pytest.raises(DigestSendError):
+        run_digest(engine, settings, options(), owner="first")
+    (pending,) = digests(engine)
+    # A live run takes it over and is sending it right now (its lease runs).
+    assert ledger.take_lease(engine, Tables.reflect(engine), pending["id"], owner="live", now=utcnow(),
+                             lease=timedelta(minutes=5)) is not None
 
     other = run_digest(engine, settings, options(), owner="someone-else")
     assert other.busy == [pending["id"]] and other.emails == 0
     assert smtp.received == []
 
-    # The claimer died: its lease runs out.
+    # The live run died: its lease runs out.
     with engine.begin() as conn:
         conn.execute(text("UPDATE digests SET lease_until = :past"), {"past": "2000-01-01 00:00:00"})
     taken = run_digest(engine, settings, options(), owner="someone-else")
@@ -101,7 +126,10 @@ def test_dry_run_shows_the_digest_and_changes_nothing(engine, settings, smtp):
     assert set(digest_of(engine).values()) == {None}
     assert digests(engine) == []
     assert smtp.data_commands == 0
-    assert run_digest(engine, settings, options(), owner="run").sent.failure_count == 2
+    sent = run_digest(engine, settings, options(), owner="run").sent
+    assert sent.failure_count == 2
+    # The preview consumed no digest id: it showed the number (and Message-ID) the run then used.
+    assert (sent.digest_id, sent.message_id) == (claim.digest_id, claim.composed.email.message_id)
 
 
 def test_repeats_the_immediate_alerts_suppressed_are_shown(engine, settings, smtp):

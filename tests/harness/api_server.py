@@ -19,7 +19,7 @@ _READY_LINE = "Uvicorn running on"
 
 class ApiServer:
     def __init__(self, env: dict[str, str], port: int | None = None, cwd: Path | None = None,
-                 clean_env: bool = False) -> None:
+                 clean_env: bool = False, command: list[str] | None = None) -> None:
         if clean_env:  # "no configuration at all"
             base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
         else:
@@ -27,6 +27,8 @@ class ApiServer:
         self.env = {**base, **env}
         self.port = port or free_port()
         self.cwd = cwd
+        # ``otelmon`` as installed somewhere else (a fresh virtualenv), instead of this interpreter's.
+        self.command = command or [sys.executable, "-m", "otelmon.cli"]
         self.process: subprocess.Popen | None = None
         self.output: list[str] = []
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -39,7 +41,7 @@ class ApiServer:
         self.output = []
         self._lines = queue.Queue()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "otelmon.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+            [*self.command, "serve", "--host", "127.0.0.1", "--port", str(self.port)],
             env=self.env,
             cwd=self.cwd,
             stdout=subprocess.PIPE,

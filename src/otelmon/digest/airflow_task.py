@@ -76,8 +76,9 @@ def run(params: dict[str, Any] | None = None) -> dict[str, Any]:
     )
     engine = create_db_engine(settings.model_copy(update={"database_url": database_url(settings)}))
     try:
-        # Every try of one DAG run is the same owner: a retry resends the digest its failed try claimed
-        # at once, instead of waiting for the lease that keeps other runs off it.
+        # Every try of one DAG run is the same owner: a retry after a killed try (a worker lost mid-send)
+        # resends its digest at once, instead of waiting for the lease that keeps other runs off it. A
+        # failed send needs no such name: it leaves the digest to whichever run comes next.
         result = run_digest(engine, settings, options, owner=f"airflow:{ti.dag_id}:{ti.run_id}")
     finally:
         engine.dispose()

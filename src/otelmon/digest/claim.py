@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Engine, select, update
+from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import DBAPIError
 
 from otelmon.config import Settings
@@ -19,6 +19,7 @@ from otelmon.digest import ledger
 from otelmon.digest.compose import ComposedDigest, compose_digest
 from otelmon.digest.options import DigestOptions
 from otelmon.digest.select import select_new_failures
+from otelmon.storage.database import read_snapshot
 from otelmon.storage.dialect import is_mysql
 from otelmon.storage.tables import Tables
 
@@ -39,16 +40,12 @@ class Claim:
 
 def claim_digest(
     engine: Engine, tables: Tables, settings: Settings, options: DigestOptions, *, owner: str,
-    now: datetime, lease: timedelta, dry_run: bool = False,
+    now: datetime, lease: timedelta,
 ) -> Claim | None:
-    """Claim every unreported failure of the window under a new digest; None when there is none.
-
-    ``dry_run`` does all of it, then rolls back: the returned claim is exactly what a run would send now.
-    """
+    """Claim every unreported failure of the window under a new digest; None when there is none."""
     for attempt in range(1, _MAX_ATTEMPTS + 1):
         try:
-            return _claim_once(engine, tables, settings, options, owner=owner, now=now, lease=lease,
-                               dry_run=dry_run)
+            return _claim_once(engine, tables, settings, options, owner=owner, now=now, lease=lease)
         except DBAPIError as exc:
             code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
             if code not in _LOCK_CONFLICT_CODES or attempt == _MAX_ATTEMPTS:
@@ -59,7 +56,7 @@ def claim_digest(
 
 def _claim_once(
     engine: Engine, tables: Tables, settings: Settings, options: DigestOptions, *, owner: str,
-    now: datetime, lease: timedelta, dry_run: bool,
+    now: datetime, lease: timedelta,
 ) -> Claim | None:
     window_start = now - options.window
     with engine.connect() as conn:
@@ -83,8 +80,22 @@ def _claim_once(
             email = composed.email
             ledger.store_message(conn, tables, digest_id, failure_count=len(rows), subject=email.subject,
                                  message_id=email.message_id, message=email.data.decode("ascii"))
-            if dry_run:
-                transaction.rollback()
+    return Claim(digest_id, [r.id for r in rows], composed)
+
+
+def preview_claim(engine: Engine, tables: Tables, settings: Settings, options: DigestOptions, *,
+                  now: datetime) -> Claim | None:
+    """What ``claim_digest`` would claim now, by reads only: a preview needs no write access and consumes
+    no digest id (InnoDB does not give back an AUTO_INCREMENT value that a rolled-back insert took)."""
+    window_start = now - options.window
+    with read_snapshot(engine) as conn:
+        rows = select_new_failures(conn, window_start)
+        if not rows:
+            return None
+        digest_id = (conn.execute(select(func.max(tables.digests.c.id))).scalar() or 0) + 1
+    composed = compose_digest(rows, settings, digest_id=digest_id, recipients=options.recipients,
+                              window_start=window_start, window_end=now, window=options.window,
+                              row_limit=options.row_limit)
     return Claim(digest_id, [r.id for r in rows], composed)
 
 

@@ -19,17 +19,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cmd.add_argument("--window", help="how far back, e.g. 24h, 90m, 2d (default OTELMON_DIGEST_WINDOW_HOURS)")
     cmd.add_argument("--recipients", help="comma-separated addresses (default OTELMON_DIGEST_RECIPIENTS)")
     cmd.add_argument("--row-limit", type=int, help="failures listed one by one (default OTELMON_DIGEST_ROW_LIMIT)")
-    cmd.add_argument("--owner", help="a stable name for this run: a retry under the same name resends its own "
-                     "unsent digest at once instead of waiting for its lease to expire")
+    cmd.add_argument("--owner", help="a stable name for this run: after a crash, a retry under the same name "
+                     "resends its digest at once instead of waiting for the crashed run's lease to expire")
     cmd.set_defaults(func=_digest)
 
 
 def _digest(args: argparse.Namespace) -> int:
     from otelmon.config import _split_addresses, get_settings
     from otelmon.digest.options import parse_window, resolve_options
-    from otelmon.digest.run import NoRecipients, default_owner, preview, run_digest
+    from otelmon.digest.run import NoRecipients, SchemaNotReady, default_owner, preview, run_digest
     from otelmon.digest.send import DigestSendError
     from otelmon.storage.database import create_db_engine
+    from otelmon.storage.location import describe, missing_sqlite_file
 
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -41,10 +42,21 @@ def _digest(args: argparse.Namespace) -> int:
         raise SystemExit(str(exc)) from None
     options = resolve_options(settings, recipients=_split_addresses(args.recipients) if args.recipients else None,
                               window=window, row_limit=args.row_limit)
+    print(f"database: {describe(settings.database_url)}")
+    missing = missing_sqlite_file(settings.database_url) if args.dry_run else None
+    if missing is not None:
+        # Connecting would create the file: a preview must leave the directory as it found it.
+        print(f"error: no database at {missing}: nothing was ever stored there. Run in the directory "
+              "where `otelmon serve` runs, or set OTELMON_DATABASE_URL.")
+        return 1
     engine = create_db_engine(settings)
     try:
         if args.dry_run:
-            return _print_preview(*preview(engine, settings, options), options, args.html_out)
+            try:
+                return _print_preview(*preview(engine, settings, options), options, args.html_out)
+            except SchemaNotReady as exc:
+                print(f"error: {exc}")
+                return 1
         try:
             result = run_digest(engine, settings, options, owner=args.owner or default_owner())
         except NoRecipients as exc:
@@ -83,14 +95,3 @@ def _print_preview(unsent, claim, options, html_out: Path | None) -> int:
         print(f"HTML written to {html_out}")
     return 0
 
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m otelmon.digest.command digest ...``: the same command outside ``otelmon.cli``."""
-    parser = argparse.ArgumentParser(prog="otelmon")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    return args.func(args)
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,9 @@
-"""The ``digests`` table: one row per digest email, claimed -> sent, with its complete message."""
+"""The ``digests`` table: one row per digest email, claimed -> sent, with its complete message.
+
+A send that fails marks the row ``send_failed``: nobody is sending it any more, so the next run (whoever
+starts it) takes it over at once instead of waiting for the failed run's lease; it goes back to ``claimed``
+under its new sender. Only a sender that died (a crash, a kill) leaves a lease to wait for.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +15,8 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from otelmon.storage.tables import Tables
 
-CLAIMED, SENT = "claimed", "sent"
+CLAIMED, SEND_FAILED, SENT = "claimed", "send_failed", "sent"
+UNSENT = (CLAIMED, SEND_FAILED)
 _ERROR_CHARS = 2000
 
 
@@ -44,13 +50,14 @@ def unsent(conn: Connection, t: Tables) -> list[Any]:
     d = t.digests
     return list(conn.execute(
         select(d.c.id, d.c.claimed_by, d.c.lease_until, d.c.failure_count, d.c.attempts)
-        .where(d.c.state == CLAIMED).order_by(d.c.id)
+        .where(d.c.state.in_(UNSENT)).order_by(d.c.id)
     ))
 
 
 def take_lease(engine: Engine, t: Tables, digest_id: int, *, owner: str, now: datetime,
                lease: timedelta) -> Any | None:
-    """Become the digest's sender: allowed to its claimer (a retried run) or to anyone once the lease ran out.
+    """Become the digest's sender: allowed to its claimer (a retried run), to anyone once the lease ran out
+    (its sender died) or once its last send failed.
 
     A compare-and-set, so two runs never both believe they own a digest; returns the row when taken.
     """
@@ -58,18 +65,25 @@ def take_lease(engine: Engine, t: Tables, digest_id: int, *, owner: str, now: da
     with engine.begin() as conn:
         taken = conn.execute(
             update(d)
-            .where(d.c.id == digest_id, d.c.state == CLAIMED,
-                   or_(d.c.claimed_by == owner, d.c.lease_until < now))
-            .values(claimed_by=owner, lease_until=now + lease, attempts=d.c.attempts + 1, last_attempt_at=now)
+            .where(d.c.id == digest_id,
+                   or_(d.c.state == SEND_FAILED,
+                       and_(d.c.state == CLAIMED, or_(d.c.claimed_by == owner, d.c.lease_until < now))))
+            .values(state=CLAIMED, claimed_by=owner, lease_until=now + lease, attempts=d.c.attempts + 1,
+                    last_attempt_at=now)
         ).rowcount
         if taken != 1:
             return None
         return conn.execute(select(d).where(d.c.id == digest_id)).one()
 
 
-def record_error(engine: Engine, t: Tables, digest_id: int, error: str) -> None:
+def record_failed_send(engine: Engine, t: Tables, digest_id: int, *, owner: str, error: str) -> None:
+    """Give the digest up for the next run, unless another run took it over meanwhile (then it is theirs)."""
+    d = t.digests
     with engine.begin() as conn:
-        conn.execute(update(t.digests).where(t.digests.c.id == digest_id).values(last_error=error[:_ERROR_CHARS]))
+        conn.execute(
+            update(d).where(d.c.id == digest_id, d.c.state == CLAIMED, d.c.claimed_by == owner)
+            .values(state=SEND_FAILED, last_error=error[:_ERROR_CHARS])
+        )
 
 
 def record_sent(engine: Engine, t: Tables, digest_id: int, now: datetime) -> None:

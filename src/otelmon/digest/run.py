@@ -15,10 +15,10 @@ from otelmon.alerting.delivery import lease_seconds
 from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.digest import ledger
-from otelmon.digest.claim import Claim, claim_digest
+from otelmon.digest.claim import Claim, claim_digest, preview_claim
 from otelmon.digest.options import DigestOptions
 from otelmon.digest.send import Sent, send_claimed
-from otelmon.storage.migrate import migrate
+from otelmon.storage.migrate import migrate, pending
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 class NoRecipients(ValueError):
     pass
+
+
+class SchemaNotReady(RuntimeError):
+    """A preview found no OtelMon schema, or an older one; it migrates nothing, so it stops."""
 
 
 @dataclass
@@ -66,7 +70,7 @@ def prepare(engine: Engine) -> Tables:
 
 
 def run_digest(engine: Engine, settings: Settings, options: DigestOptions, *, owner: str) -> RunResult:
-    """Raises ``DigestSendError`` when an email could not be sent; whatever it claimed stays claimed."""
+    """Raises ``DigestSendError`` when an email could not be sent: that digest is left for the next run."""
     if not options.recipients:
         raise NoRecipients("no digest recipients: set OTELMON_DIGEST_RECIPIENTS or OTELMON_ALERT_RECIPIENTS")
     tables = prepare(engine)
@@ -93,9 +97,11 @@ def run_digest(engine: Engine, settings: Settings, options: DigestOptions, *, ow
 
 def preview(engine: Engine, settings: Settings, options: DigestOptions) -> tuple[list, Claim | None]:
     """What a run would do now, changing nothing: the unsent digests it would resend, and the new claim."""
-    tables = prepare(engine)
+    missing = pending(engine)
+    if missing:
+        raise SchemaNotReady(f"this database has no OtelMon schema or an older one (not applied: "
+                             f"{', '.join(missing)}); `otelmon migrate` or `otelmon serve` brings it up to date")
+    tables = Tables.reflect(engine)
     with engine.connect() as conn:
         unsent = ledger.unsent(conn, tables)
-    claim = claim_digest(engine, tables, settings, options, owner="dry-run", now=utcnow(),
-                         lease=lease_for(settings), dry_run=True)
-    return unsent, claim
+    return unsent, preview_claim(engine, tables, settings, options, now=utcnow())

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 class DigestSendError(RuntimeError):
-    """The digest stays claimed; the next attempt (a retry, the next run) resends it."""
+    """The digest is marked ``send_failed``: the next run, whoever starts it, resends it first."""
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def send_claimed(
     (error,) = asyncio.run(send_batch(settings, [email]))
     if error is not None:
         text = f"{type(error).__name__}: {error}"
-        ledger.record_error(engine, tables, digest_id, text)
+        ledger.record_failed_send(engine, tables, digest_id, owner=owner, error=text)
         raise DigestSendError(f"digest #{digest_id} not sent (attempt {row.attempts}): {text}")
     # A crash here leaves the digest claimed: its resend carries the same Message-ID, so mail clients
     # and the recipients see one digest.

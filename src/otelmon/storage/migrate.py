@@ -55,6 +55,15 @@ def migrate(engine: Engine) -> list[str]:
     return applied_now
 
 
+def pending(engine: Engine) -> list[str]:
+    """The versions ``migrate`` would apply now, found without changing anything (read-only commands)."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("schema_migrations"):
+            return [path.stem for path in migration_files()]
+        done = {row[0] for row in conn.execute(text("SELECT version FROM schema_migrations"))}
+    return [path.stem for path in migration_files() if path.stem not in done]
+
+
 def _execute(conn: Connection, statement: str, mysql: bool) -> None:
     """Run one statement of ``sql/`` as written (MariaDB) or in SQLite's spelling."""
     if not mysql:
