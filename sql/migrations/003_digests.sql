@@ -1,6 +1,7 @@
 -- The digest history (DESIGN.md "Digest"): one row per digest email. failures.digest_id points here and
 -- records which failures each digest reported; a failure is claimed by exactly one digest.
--- state: claimed -> sent. A claimed row already holds the complete message, so a run retried after a
+-- state: claimed -> sent, or claimed -> send_failed -> claimed (the next run, CLI or DAG, takes a failed
+-- send over at once; only a sender that died holds its lease). A claimed row already holds the complete message, so a run retried after a
 -- crash resends exactly what was claimed, with the same Message-ID.
 CREATE TABLE IF NOT EXISTS digests (
     id               BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
