@@ -57,3 +57,6 @@ def test_a_missing_sqlite_database_is_reported_not_created(tmp_path):
     result = otelmon(f"sqlite:///{path}", "list")
     assert result.returncode == 1 and f"no database at {path}" in result.stderr
     assert not path.exists()
+    path.touch()  # a file, but not an OtelMon database
+    result = otelmon(f"sqlite:///{path}", "cancel", "1")
+    assert result.returncode == 1 and "has no OtelMon schema" in result.stderr and "Traceback" not in result.stderr

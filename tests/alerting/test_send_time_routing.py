@@ -80,6 +80,9 @@ def test_a_storm_summary_is_routed_when_sent_too(database_url):
     claimed = delivery.claim(engine, tables, team, utcnow())
     assert sorted(c.kind for c in claimed) == ["failure", "summary"]
     assert all(c.message.recipients == [TEAM] for c in claimed)
+    installation = ensure_installation_id(engine)
+    assert {c.message.message_id for c in claimed} == {
+        f"<otelmon.alert.{c.alert_id}.{installation}@example.com>" for c in claimed}
     engine.dispose()
 
 

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import InvalidRequestError, OperationalError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,9 +51,12 @@ def _open():
     try:
         return engine, Tables.reflect(engine)
     except InvalidRequestError:  # the tables are missing
-        engine.dispose()
-        print("error: this database has no OtelMon schema (run `otelmon migrate` or start the API)", file=sys.stderr)
-        return None
+        problem = "this database has no OtelMon schema (run `otelmon migrate` or start the API)"
+    except OperationalError as exc:
+        problem = f"cannot reach the database: {exc.orig}"
+    engine.dispose()
+    print(f"error: {problem}", file=sys.stderr)
+    return None
 
 
 def _list(args: argparse.Namespace) -> int:
