@@ -55,11 +55,13 @@ def test_an_alert_without_recipients_waits_unroutable_untried_until_configuratio
     # Not retried: nothing is due, and nothing is counted as waiting for a retry.
     assert delivery.claim(engine, tables, nobody, utcnow()) == []
     assert delivery.next_retry(engine, tables) is None
-    assert delivery.reroute(engine, tables, nobody, utcnow()) == 0
+    assert delivery.reroute(engine, tables, nobody, utcnow()) == (0, 0)  # nothing can route: nothing read
 
     # Configuration now routes billing only: that one moves, the other keeps waiting.
     billing = nobody.model_copy(update={"alert_routes": [AlertRoute(match="airflow/billing", to=[TEAM])]})
-    assert delivery.reroute(engine, tables, billing, utcnow()) == 1
+    first, second = (r.id for r in rows)
+    assert delivery.reroute(engine, tables, billing, utcnow()) == (1, second)
+    assert delivery.reroute(engine, tables, billing, utcnow(), after_id=second) == (0, second)
     (item,) = delivery.claim(engine, tables, billing, utcnow())
     assert item.message.recipients == [TEAM] and item.attempts == 1
     sent([item], engine, tables, billing)
@@ -76,7 +78,7 @@ def test_a_storm_summary_is_routed_when_sent_too(database_url):
     kinds = {r.kind: r for r in alerts(engine, tables)}
     assert kinds["summary"].state == "unroutable" and "airflow/dag_" in kinds["summary"].last_error
     team = nobody.model_copy(update={"alert_recipients": [TEAM]})
-    assert delivery.reroute(engine, tables, team, utcnow()) == 2
+    assert delivery.reroute(engine, tables, team, utcnow())[0] == 2
     claimed = delivery.claim(engine, tables, team, utcnow())
     assert sorted(c.kind for c in claimed) == ["failure", "summary"]
     assert all(c.message.recipients == [TEAM] for c in claimed)
@@ -110,7 +112,7 @@ def test_resend_keeps_the_message_id_and_cancel_stops_the_send(db):
         admin.resend(engine, tables, second.alert_id)
     assert admin.cancel(engine, tables, second.alert_id).state == "cancelled"
     assert delivery.claim(engine, tables, settings, utcnow()) == []  # a cancelled alert is never sent
-    assert delivery.reroute(engine, tables, settings, utcnow()) == 0
+    assert delivery.reroute(engine, tables, settings, utcnow())[0] == 0
 
 
 def alert_one_message_id(url: str) -> str:

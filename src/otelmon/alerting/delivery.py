@@ -25,8 +25,8 @@ from otelmon.storage.tables import Tables
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
 UNROUTABLE, CANCELLED = "unroutable", "cancelled"
 STATES = (PENDING, SENDING, SENT, FAILED, UNROUTABLE, CANCELLED)
-# Unroutable alerts looked at per reroute pass (a pass runs every poll interval while any can route).
-_REROUTE_LIMIT = 500
+# Unroutable alerts read per query when looking for those the configuration now routes.
+_REROUTE_PAGE = 500
 # Small claims: an alert is sent as soon as its own batch is composed, not after fifty others.
 CLAIM_LIMIT = 10
 
@@ -138,36 +138,46 @@ def _set_aside(engine: Engine, tables: Tables, reasons: dict[int, str]) -> None:
                 state=UNROUTABLE, attempts=a.c.attempts - 1, lease_until=None, last_error=reason[:2000]))
 
 
-def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> int:
-    """Unroutable alerts that the current configuration can now deliver go back to pending, due at once.
-    Returns how many. Costs nothing while no pipeline has a recipient, one indexed query otherwise."""
+def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, after_id: int = 0) -> tuple[int, int]:
+    """Unroutable alerts (with an id above ``after_id``) that the current configuration can deliver go back to
+    pending, due at once. Returns how many, and the highest id looked at: routing is a function of the
+    settings, so a caller whose settings do not change need only look past it next time. Costs nothing
+    while no pipeline has a recipient."""
     if not can_route_any(settings):
-        return 0
+        return 0, after_id
     a, f, ob = tables.alerts, tables.failures, tables.alert_outbox
+    routable: list[int] = []
     with engine.connect() as conn:
-        heads = conn.execute(
-            select(a.c.id, a.c.kind, f.c.platform, f.c.group_name)
-            .outerjoin(f, f.c.id == a.c.head_failure_id)
-            .where(a.c.state == UNROUTABLE).order_by(a.c.id).limit(_REROUTE_LIMIT)
-        ).all()
-        routable = [h.id for h in heads if h.kind != "summary" and h.platform is not None
-                    and recipients_for(settings, h.platform, h.group_name)]
-        summaries = [h.id for h in heads if h.kind == "summary"]
-        if summaries:
-            pipelines: dict[int, set[tuple[str, str]]] = {i: set() for i in summaries}
-            for alert_id, platform, group in conn.execute(
-                select(ob.c.alert_id, f.c.platform, f.c.group_name).distinct()
-                .join(f, f.c.id == ob.c.failure_id).where(ob.c.alert_id.in_(summaries))
-            ):
-                pipelines[alert_id].add((platform, group))
-            routable += [i for i, p in pipelines.items() if recipients_for_many(settings, p)]
+        while True:
+            heads = conn.execute(
+                select(a.c.id, a.c.kind, f.c.platform, f.c.group_name)
+                .outerjoin(f, f.c.id == a.c.head_failure_id)
+                .where(a.c.state == UNROUTABLE, a.c.id > after_id).order_by(a.c.id).limit(_REROUTE_PAGE)
+            ).all()
+            if not heads:
+                break
+            after_id = heads[-1].id
+            routable += [h.id for h in heads if h.kind != "summary" and h.platform is not None
+                         and recipients_for(settings, h.platform, h.group_name)]
+            summaries = [h.id for h in heads if h.kind == "summary"]
+            if summaries:
+                pipelines: dict[int, set[tuple[str, str]]] = {i: set() for i in summaries}
+                for alert_id, platform, group in conn.execute(
+                    select(ob.c.alert_id, f.c.platform, f.c.group_name).distinct()
+                    .join(f, f.c.id == ob.c.failure_id).where(ob.c.alert_id.in_(summaries))
+                ):
+                    pipelines[alert_id].add((platform, group))
+                routable += [i for i, p in pipelines.items() if recipients_for_many(settings, p)]
+            if len(heads) < _REROUTE_PAGE:
+                break
     if not routable:
-        return 0
+        return 0, after_id
     with engine.begin() as conn:
-        return conn.execute(
+        moved = conn.execute(
             update(a).where(a.c.id.in_(routable), a.c.state == UNROUTABLE)
             .values(state=PENDING, next_attempt_at=now, last_error=None)
         ).rowcount
+    return moved, after_id
 
 
 def release(engine: Engine, tables: Tables, alert_ids: list[int]) -> None:

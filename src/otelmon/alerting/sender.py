@@ -8,7 +8,8 @@ email as soon as they are free, and a recorder writes outcomes in batches while 
 Guarantees are those of ``delivery``: a claim is a lease, so what this process claimed and did not
 record (it died) is taken over once the lease runs out; on a graceful stop, claimed alerts that were
 never tried are given back at once. Alerts set aside as unroutable are looked at again at start and every
-poll interval (``delivery.reroute``), so they leave as soon as the configuration routes them.
+poll interval (``delivery.reroute``; each only once with this process's settings), so they leave as soon
+as the configuration routes them.
 """
 
 from __future__ import annotations
@@ -92,6 +93,8 @@ class AlertSender:
         poll = self.settings.alert_poll_seconds
         started = False
         next_reroute = 0.0
+        # Unroutable alerts up to this id were looked at with these settings: no need to look at them again.
+        rerouted_upto = 0
         while not self._stopping:
             wait = poll
             try:
@@ -100,8 +103,8 @@ class AlertSender:
                     started = True
                 if time.monotonic() >= next_reroute:
                     next_reroute = time.monotonic() + poll
-                    rerouted = await run_in_threadpool(delivery.reroute, self.engine, self.tables, self.settings,
-                                                       utcnow())
+                    rerouted, rerouted_upto = await run_in_threadpool(
+                        delivery.reroute, self.engine, self.tables, self.settings, utcnow(), rerouted_upto)
                     if rerouted:
                         log.info("%d unroutable alerts have recipients now: sending them", rerouted)
                 room = _MAX_IN_FLIGHT - self._in_flight
