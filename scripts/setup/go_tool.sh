@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# go_tool.sh NAME MODULE VERSION PACKAGE [LDFLAGS]: builds a Go program at a pinned version, once, and prints
+# go_tool.sh NAME MODULE VERSION PACKAGE [LDFLAGS [TAGS]]: builds a Go program at a pinned version, once, and prints
 # its path as the last line of stdout (everything else goes to stderr).
 #
 # The program is built inside its own module as the module proxy serves it (`go mod download`, then
@@ -10,21 +10,22 @@
 # Environment:
 #   OTELMON_CACHE_DIR           cache root (default ~/.cache/otelmon)
 #   OTELMON_GO_BUILD_TIMEOUT    seconds for each go step (default 1800)
+# TAGS are Go build tags (comma-separated); they are part of the cache key.
 set -euo pipefail
 
-[ $# -ge 4 ] || { echo "usage: $0 NAME MODULE VERSION PACKAGE [LDFLAGS]" >&2; exit 2; }
-name=$1 module=$2 version=$3 package=$4 ldflags=${5:-}
+[ $# -ge 4 ] || { echo "usage: $0 NAME MODULE VERSION PACKAGE [LDFLAGS [TAGS]]" >&2; exit 2; }
+name=$1 module=$2 version=$3 package=$4 ldflags=${5:-} tags=${6:-}
 cache_root="${OTELMON_CACHE_DIR:-$HOME/.cache/otelmon}"
 step_timeout="${OTELMON_GO_BUILD_TIMEOUT:-1800}"
 die() { echo "go_tool.sh: $*" >&2; exit 1; }
 command -v go >/dev/null || die "go is not on PATH"
 command -v flock >/dev/null || die "flock (util-linux) is not on PATH"
 
-target_dir="$cache_root/go-tools/$name-$version"
+target_dir="$cache_root/go-tools/$name-$version${tags:+-${tags//,/-}}"
 binary="$target_dir/$name"
 mkdir -p "$cache_root/go-tools"
 # Two runs starting together build once; the second waits, then reuses.
-exec 9>"$cache_root/go-tools/$name-$version.lock"
+exec 9>"$target_dir.lock"
 flock -w "$((step_timeout * 2))" 9 || die "timed out waiting for another build of $binary"
 if [ -x "$binary" ]; then
     echo "$binary"
@@ -35,14 +36,14 @@ fi
 export GOTOOLCHAIN=local
 # A go.work in the module (Prometheus has one) names folders the module zip does not carry.
 export GOWORK=off
-work=$(mktemp -d "$cache_root/go-tools/$name-$version.build.XXXXXX")
+work=$(mktemp -d "$target_dir.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "go_tool.sh: building $module@$version ./$package (cold builds take minutes)" >&2
 start=$(date +%s)
 source_dir=$(timeout "$step_timeout" go mod download -json "$module@$version" |
     sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$source_dir" ] || die "go mod download $module@$version failed"
-(cd "$source_dir" && timeout "$step_timeout" go build -trimpath -ldflags "$ldflags" -o "$work/$name" "./$package") >&2 \
+(cd "$source_dir" && timeout "$step_timeout" go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$work/$name" "./$package") >&2 \
     || die "go build of $module@$version ./$package failed"
 echo "go_tool.sh: built $name in $(( $(date +%s) - start ))s" >&2
 mkdir -p "$target_dir"

@@ -105,6 +105,8 @@ def build_parser() -> argparse.ArgumentParser:
     from otelmon.digest.command import register as register_digest
 
     register_digest(commands)
+    from otelmon.alerting.commands import register as register_alerts
+    register_alerts(commands)
     return parser
 
 

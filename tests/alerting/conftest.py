@@ -3,6 +3,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from otelmon.config import Settings
+from otelmon.storage.database import create_db_engine
+from otelmon.storage.migrate import migrate
+from otelmon.storage.tables import Tables
 from tests.harness.api_server import ApiServer
 from tests.harness.smtp import SmtpSink
 from tests.harness.waiting import wait_until
@@ -46,3 +50,12 @@ def quiescent(api: ApiServer, timeout: float = 30) -> dict:
         return state if busy == 0 and state["outbox_by_state"] else None
 
     return wait_until(settled, timeout, what="alerts to settle")
+
+
+def open_db(url: str, **settings):
+    """A migrated database for driving the alert pipeline in this process: (engine, tables, settings)."""
+    settings = Settings(database_url=url, smtp_mail_from="otelmon@example.com", alert_storm_cap_per_minute=1000,
+                        **settings)
+    engine = create_db_engine(settings)
+    migrate(engine)
+    return engine, Tables.reflect(engine), settings

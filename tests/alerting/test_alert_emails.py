@@ -44,7 +44,7 @@ def test_one_failing_span_is_one_readable_email(alert_api, smtp_sink):
     assert msg["Subject"] == "[OtelMon] FAILED airflow / daily_sales / load"
     assert msg.get_content_type() == "multipart/alternative"
     assert [p.get_content_type() for p in msg.iter_parts()] == ["text/plain", "text/html"]
-    assert re.fullmatch(r"<otelmon\.alert\.\d+@example\.com>", msg["Message-ID"])
+    assert re.fullmatch(r"<otelmon\.alert\.\d+\.[0-9a-f]{16}@example\.com>", msg["Message-ID"])
     trace_id = format(batch[1].context.trace_id, "032x")
     html, plain = html_part(msg), text_part(msg)
     for part in (html, plain):

@@ -17,7 +17,7 @@ def test_message_is_multipart_alternative_with_crlf_and_utf8_subject():
     email = build_message(subject="[OtelMon] FAILED airflow / Lösung / ëtl\nX-Evil: 1", text="plain ✓",
                           html="<p>html ✓</p>", mail_from="OtelMon <otelmon@example.com>",
                           recipients=["a@example.com", "B <b@example.com>"],
-                          message_id=stable_message_id("alert", 7, "otelmon@example.com"))
+                          message_id=stable_message_id("alert", 7, "otelmon@example.com", "0123abcd"))
     assert b"\r\n" in email.data and b"\nX-Evil" not in email.data
     parsed = message_from_bytes(email.data, policy=policy.default)
     assert parsed["Subject"] == "[OtelMon] FAILED airflow / Lösung / ëtl X-Evil: 1"
@@ -27,7 +27,7 @@ def test_message_is_multipart_alternative_with_crlf_and_utf8_subject():
     assert parsed.get_body(("html",)).get_content().strip() == "<p>html ✓</p>"
     assert email.mail_from == "otelmon@example.com"
     assert email.recipients == ["a@example.com", "b@example.com"]
-    assert parsed["Message-ID"] == "<otelmon.alert.7@example.com>" == email.message_id
+    assert parsed["Message-ID"] == "<otelmon.alert.7.0123abcd@example.com>" == email.message_id
 
 
 def test_parts_that_contain_the_boundary_come_back_whole(monkeypatch):

@@ -1,17 +1,18 @@
 """Alert rows -> the emails a person reads (templates ``alert.*`` and ``storm_summary.*``).
 
-Failures are loaded for a whole batch of alerts at once: two queries, however many alerts.
+Failures are loaded for a whole batch of alerts at once: two queries, however many alerts. Recipients are
+resolved here, at send time, from the current settings; an alert with none raises ``Unroutable``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from otelmon.alerting.routing import Unroutable, recipients_for, recipients_for_many
 from otelmon.config import Settings
 from otelmon.email.failure_view import failure_view
 from otelmon.email.message import MAX_EMAIL_BYTES, OutgoingEmail, build_message, stable_message_id
@@ -32,7 +33,7 @@ def alert_subject(head: dict[str, Any], more: int) -> str:
 
 
 def compose_batch(
-    conn: Connection, tables: Tables, settings: Settings, alerts: Sequence[Any]
+    conn: Connection, tables: Tables, settings: Settings, alerts: Sequence[Any], installation: str
 ) -> dict[int, OutgoingEmail | Exception]:
     out: dict[int, OutgoingEmail | Exception] = {}
     failure_alerts = [a for a in alerts if a.kind == "failure"]
@@ -40,10 +41,10 @@ def compose_batch(
     for alert in alerts:
         try:
             if alert.kind == "summary":
-                out[alert.id] = _compose_summary(conn, tables, settings, alert)
+                out[alert.id] = _compose_summary(conn, tables, settings, alert, installation)
             else:
                 out[alert.id] = _compose_failure(settings, alert, heads[alert.head_failure_id],
-                                                 members.get(alert.id, []))
+                                                 members.get(alert.id, []), installation)
         except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
             out[alert.id] = exc
     return out
@@ -66,7 +67,11 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
     return heads, members
 
 
-def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any]) -> OutgoingEmail:
+def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any],
+                     installation: str) -> OutgoingEmail:
+    recipients = recipients_for(settings, head_row.platform, head_row.group_name)
+    if not recipients:
+        raise Unroutable([(head_row.platform, head_row.group_name)])
     others = [r for r in member_rows if r.id != alert.head_failure_id]
     more_total = alert.failure_count - 1
     # The steps the head's own exception passed through are not failures of their own (ingest keeps no
@@ -87,14 +92,16 @@ def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows:
             "display_tz": settings.display_timezone,
             "repeat_interval": settings.alert_repeat_interval_seconds,
         }
-        email = _message(settings, alert, alert_subject(head, more_total), "alert", context)
+        email = _message(settings, alert, alert_subject(head, more_total), "alert", context, recipients,
+                         installation)
         if email.size <= MAX_EMAIL_BYTES:
             return email
         causes = causes[:5]
     return email
 
 
-def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> OutgoingEmail:
+def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert: Any,
+                     installation: str) -> OutgoingEmail:
     ob, f = tables.alert_outbox, tables.failures
     kinds = conn.execute(
         select(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type,
@@ -105,6 +112,10 @@ def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert
         .group_by(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type)
         .order_by(func.count().desc())
     ).all()
+    pipelines = {(k.platform, k.group_name) for k in kinds}
+    recipients = recipients_for_many(settings, pipelines)
+    if not recipients:
+        raise Unroutable(pipelines)
     rows = [{"platform": k.platform, "group": k.group_name, "process": k.process_name, "error_type": k.error_type,
              "error_message": (k.error_message or "")[:300], "count": k.count} for k in kinds[:MAX_SUMMARY_ROWS]]
     context = {
@@ -119,16 +130,17 @@ def _compose_summary(conn: Connection, tables: Tables, settings: Settings, alert
         "failures_url": dashboard_url(settings, "otelmon-failures"),
     }
     subject = f"[OtelMon] {alert.failure_count} more failures held back (over {context['storm_cap']}/min)"
-    return _message(settings, alert, subject, "storm_summary", context)
+    return _message(settings, alert, subject, "storm_summary", context, recipients, installation)
 
 
-def _message(settings: Settings, alert: Any, subject: str, template: str, context: dict) -> OutgoingEmail:
+def _message(settings: Settings, alert: Any, subject: str, template: str, context: dict, recipients: list[str],
+             installation: str) -> OutgoingEmail:
     return build_message(
         subject=subject,
         text=render_text(f"{template}.txt.j2", context),
         html=render_html(f"{template}.html.j2", context),
         mail_from=settings.smtp_mail_from,
-        recipients=json.loads(alert.recipients),
-        message_id=stable_message_id("alert", alert.id, settings.smtp_mail_from),
+        recipients=recipients,
+        message_id=stable_message_id("alert", alert.id, settings.smtp_mail_from, installation),
         headers={"X-OtelMon-Alert": str(alert.id), "X-OtelMon-Fingerprint": alert.fingerprint or "summary"},
     )

@@ -1,7 +1,12 @@
-"""Sending alerts: claim with a lease, send, record; bounded retries with exponential backoff and jitter."""
+"""Sending alerts: claim with a lease, send, record; bounded retries with exponential backoff and jitter.
+
+An alert whose recipients resolve to nobody is not a failed try: it is set aside as ``unroutable`` (its
+attempt given back) and ``reroute`` brings it back once the configuration gives it somewhere to go.
+"""
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from dataclasses import dataclass, field
@@ -11,11 +16,17 @@ from sqlalchemy import Engine, and_, case, func, or_, select, update
 
 from otelmon.alerting.compose import compose_batch
 from otelmon.alerting.outbox import NEW
+from otelmon.alerting.routing import Unroutable, can_route_any, recipients_for, recipients_for_many
 from otelmon.config import Settings
 from otelmon.email.message import OutgoingEmail
+from otelmon.storage.installation import installation_id
 from otelmon.storage.tables import Tables
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
+UNROUTABLE, CANCELLED = "unroutable", "cancelled"
+STATES = (PENDING, SENDING, SENT, FAILED, UNROUTABLE, CANCELLED)
+# Unroutable alerts read per query when looking for those the configuration now routes.
+_REROUTE_PAGE = 500
 # Small claims: an alert is sent as soon as its own batch is composed, not after fifty others.
 CLAIM_LIMIT = 10
 
@@ -66,12 +77,18 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
             .values(state=SENDING, attempts=a.c.attempts + 1,
                     lease_until=now + timedelta(seconds=lease_seconds(settings)))
         )
+        installation = installation_id(conn)
     # Composed after the claim commits: no row locks are held while templates render.
     with engine.connect() as conn:
-        emails = compose_batch(conn, tables, settings, rows)
+        emails = compose_batch(conn, tables, settings, rows, installation)
+    unroutable = {r.id: str(emails[r.id]) for r in rows if isinstance(emails[r.id], Unroutable)}
+    if unroutable:
+        _set_aside(engine, tables, unroutable)
     claimed = []
     for row in rows:
         email = emails[row.id]
+        if row.id in unroutable:
+            continue
         if isinstance(email, Exception):
             claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {email!r}", claimed_at))
         else:
@@ -90,10 +107,12 @@ def record(engine: Engine, tables: Tables, settings: Settings, results: list[tup
             # One statement for the whole batch; subject and Message-ID picked per alert id.
             subjects = {i.alert_id: i.message.subject[:255] for i in delivered if i.message is not None}
             message_ids = {i.alert_id: i.message.message_id for i in delivered if i.message is not None}
+            sent_to = {i.alert_id: json.dumps(i.message.recipients) for i in delivered if i.message is not None}
             conn.execute(
                 update(a).where(a.c.id.in_(list(subjects)))
                 .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
-                        subject=case(subjects, value=a.c.id), message_id=case(message_ids, value=a.c.id))
+                        subject=case(subjects, value=a.c.id), message_id=case(message_ids, value=a.c.id),
+                        recipients=case(sent_to, value=a.c.id))
             )
         for item, error in results:
             if error is None and item.error is None:
@@ -108,6 +127,57 @@ def record(engine: Engine, tables: Tables, settings: Settings, results: list[tup
                 conn.execute(update(a).where(a.c.id == item.alert_id).values(
                     state=PENDING, next_attempt_at=retry_at, lease_until=None, last_error=reason[:2000]))
     return sent, failed
+
+
+def _set_aside(engine: Engine, tables: Tables, reasons: dict[int, str]) -> None:
+    """Claimed alerts with nowhere to go: unroutable, with the reason, and the claim not counted as a try."""
+    a = tables.alerts
+    with engine.begin() as conn:
+        for alert_id, reason in reasons.items():
+            conn.execute(update(a).where(a.c.id == alert_id, a.c.state == SENDING).values(
+                state=UNROUTABLE, attempts=a.c.attempts - 1, lease_until=None, last_error=reason[:2000]))
+
+
+def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, after_id: int = 0) -> tuple[int, int]:
+    """Unroutable alerts (with an id above ``after_id``) that the current configuration can deliver go back to
+    pending, due at once. Returns how many, and the highest id looked at: routing is a function of the
+    settings, so a caller whose settings do not change need only look past it next time. Costs nothing
+    while no pipeline has a recipient."""
+    if not can_route_any(settings):
+        return 0, after_id
+    a, f, ob = tables.alerts, tables.failures, tables.alert_outbox
+    routable: list[int] = []
+    with engine.connect() as conn:
+        while True:
+            heads = conn.execute(
+                select(a.c.id, a.c.kind, f.c.platform, f.c.group_name)
+                .outerjoin(f, f.c.id == a.c.head_failure_id)
+                .where(a.c.state == UNROUTABLE, a.c.id > after_id).order_by(a.c.id).limit(_REROUTE_PAGE)
+            ).all()
+            if not heads:
+                break
+            after_id = heads[-1].id
+            routable += [h.id for h in heads if h.kind != "summary" and h.platform is not None
+                         and recipients_for(settings, h.platform, h.group_name)]
+            summaries = [h.id for h in heads if h.kind == "summary"]
+            if summaries:
+                pipelines: dict[int, set[tuple[str, str]]] = {i: set() for i in summaries}
+                for alert_id, platform, group in conn.execute(
+                    select(ob.c.alert_id, f.c.platform, f.c.group_name).distinct()
+                    .join(f, f.c.id == ob.c.failure_id).where(ob.c.alert_id.in_(summaries))
+                ):
+                    pipelines[alert_id].add((platform, group))
+                routable += [i for i, p in pipelines.items() if recipients_for_many(settings, p)]
+            if len(heads) < _REROUTE_PAGE:
+                break
+    if not routable:
+        return 0, after_id
+    with engine.begin() as conn:
+        moved = conn.execute(
+            update(a).where(a.c.id.in_(routable), a.c.state == UNROUTABLE)
+            .values(state=PENDING, next_attempt_at=now, last_error=None)
+        ).rowcount
+    return moved, after_id
 
 
 def release(engine: Engine, tables: Tables, alert_ids: list[int]) -> None:
@@ -134,5 +204,7 @@ def backlog(engine: Engine, tables: Tables) -> int:
     a, ob = tables.alerts, tables.alert_outbox
     with engine.connect() as conn:
         waiting = conn.execute(select(func.count()).where(ob.c.state == NEW)).scalar_one()
-        unsent = conn.execute(select(func.count()).where(a.c.state.in_([PENDING, SENDING]))).scalar_one()
+        # Unroutable alerts count too: they are unsent work, and the backlog alert should show them.
+        unsent = conn.execute(
+            select(func.count()).where(a.c.state.in_([PENDING, SENDING, UNROUTABLE]))).scalar_one()
     return waiting + unsent

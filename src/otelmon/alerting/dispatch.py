@@ -6,7 +6,6 @@ API replicas dispatch side by side without taking the same group twice.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,7 +16,6 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED
-from otelmon.alerting.routing import recipients_for, recipients_for_many
 from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.storage.dialect import is_mysql
@@ -91,9 +89,9 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     members: dict[str, list[int]] = defaultdict(list)
     for failure_id, group_key, _ in locked:
         members[group_key].append(failure_id)
-    # A failure's details are needed to find the outermost of several, to order groups for the budget and
-    # for an email's recipients. A storm is mostly one-failure groups that repeat a fingerprint emailed
-    # moments ago (suppressed) or come past the cap (held): for those the outbox row is all there is to read.
+    # A failure's details are needed to find the outermost of several and to order groups for the budget.
+    # A storm is mostly one-failure groups that repeat a fingerprint emailed moments ago (suppressed) or
+    # come past the cap (held): for those the outbox row is all there is to read.
     lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint in locked}
     failures = _details(conn, f, [fid for ids in members.values() if len(ids) > 1 for fid in ids])
     heads = {key: _outermost([failures[i] for i in ids]) if len(ids) > 1 else lone[ids[0]]
@@ -132,7 +130,6 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
                 now, kind="failure", group_key=key, fingerprint=head.fingerprint,
                 head_failure_id=head.id, failure_count=len(ids),
                 suppressed_count=state["suppressed_count"] if state else 0,
-                recipients=recipients_for(settings, head.platform, head.group_name),
             )
             throttle[head.fingerprint] = {"last_alerted_at": now, "suppressed_count": 0, "dirty": True}
             budget -= 1
@@ -228,8 +225,9 @@ def _mark_alerted(conn: Connection, tables: Tables, failure_ids: list[int], aler
     )
 
 
-def _alert_row(now: datetime, *, recipients: list[str], **values: Any) -> dict[str, Any]:
-    return {"recipients": json.dumps(recipients), "state": PENDING, "attempts": 0, "next_attempt_at": now,
+def _alert_row(now: datetime, **values: Any) -> dict[str, Any]:
+    # Recipients are resolved when the alert is sent (delivery), and recorded then: none yet.
+    return {"recipients": "[]", "state": PENDING, "attempts": 0, "next_attempt_at": now,
             "created_at": now, **values}
 
 
@@ -244,17 +242,17 @@ def _create_alerts(conn: Connection, tables: Tables, rows: list[dict[str, Any]])
 
 def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> int:
     """One summary email per storm window names every failure held back by the cap (the caller saw some)."""
-    a, ob, f = tables.alerts, tables.alert_outbox, tables.failures
+    a, ob = tables.alerts, tables.alert_outbox
     recent = conn.execute(
         select(func.count()).where(a.c.kind == "summary", a.c.created_at > now - STORM_WINDOW)
     ).scalar_one()
     if recent:
         return 0
     # Set-based: a storm holds thousands of failures, and reading them back only to list their ids
-    # cost more than holding them. The count and the recipients come from what the UPDATE took.
+    # cost more than holding them. The count comes from what the UPDATE took.
     (alert_id,) = _create_alerts(conn, tables, [_alert_row(
         now, kind="summary", group_key=None, fingerprint=None, head_failure_id=None, failure_count=0,
-        suppressed_count=0, recipients=[],
+        suppressed_count=0,
     )]).values()
     taken = conn.execute(
         update(ob).where(ob.c.state == HELD).values(state=SUMMARIZED, alert_id=alert_id)
@@ -262,11 +260,5 @@ def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: d
     if not taken:  # another replica summarised them between our look and our update
         conn.execute(a.delete().where(a.c.id == alert_id))
         return 0
-    groups = conn.execute(
-        select(f.c.platform, f.c.group_name).distinct()
-        .join(ob, ob.c.failure_id == f.c.id).where(ob.c.alert_id == alert_id)
-    ).all()
-    conn.execute(update(a).where(a.c.id == alert_id).values(
-        failure_count=taken, recipients=json.dumps(recipients_for_many(settings, {tuple(g) for g in groups})),
-    ))
+    conn.execute(update(a).where(a.c.id == alert_id).values(failure_count=taken))
     return 1

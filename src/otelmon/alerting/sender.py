@@ -7,7 +7,9 @@ email as soon as they are free, and a recorder writes outcomes in batches while 
 
 Guarantees are those of ``delivery``: a claim is a lease, so what this process claimed and did not
 record (it died) is taken over once the lease runs out; on a graceful stop, claimed alerts that were
-never tried are given back at once.
+never tried are given back at once. Alerts set aside as unroutable are looked at again at start and every
+poll interval (``delivery.reroute``; each only once with this process's settings), so they leave as soon
+as the configuration routes them.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
 from otelmon.email.smtp import SmtpConnection
+from otelmon.storage.installation import ensure_installation_id
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -88,9 +91,22 @@ class AlertSender:
 
     async def _claim_loop(self) -> None:
         poll = self.settings.alert_poll_seconds
+        started = False
+        next_reroute = 0.0
+        # Unroutable alerts up to this id were looked at with these settings: no need to look at them again.
+        rerouted_upto = 0
         while not self._stopping:
             wait = poll
             try:
+                if not started:  # a new database gets its installation id on first start
+                    await run_in_threadpool(ensure_installation_id, self.engine)
+                    started = True
+                if time.monotonic() >= next_reroute:
+                    next_reroute = time.monotonic() + poll
+                    rerouted, rerouted_upto = await run_in_threadpool(
+                        delivery.reroute, self.engine, self.tables, self.settings, utcnow(), rerouted_upto)
+                    if rerouted:
+                        log.info("%d unroutable alerts have recipients now: sending them", rerouted)
                 room = _MAX_IN_FLIGHT - self._in_flight
                 if room > 0:
                     claimed = await run_in_threadpool(

@@ -17,6 +17,7 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting.dispatch import dispatch_due
+from otelmon.alerting.routing import routing_warnings
 from otelmon.alerting.sender import AlertSender
 from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.api.metrics import ApiMetrics
@@ -47,6 +48,8 @@ class AlertWorker:
         self._dispatcher: asyncio.Task | None = None
 
     def start(self) -> None:
+        for warning in routing_warnings(self.settings):
+            log.warning(warning)
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="otelmon-alert-dispatch")
         self.sender.start()
 

@@ -21,6 +21,7 @@ from otelmon.digest.options import DigestOptions
 from otelmon.digest.select import select_new_failures
 from otelmon.storage.database import read_snapshot
 from otelmon.storage.dialect import is_mysql
+from otelmon.storage.installation import installation_id
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,7 @@ def _claim_once(
                 return None
             composed = compose_digest(rows, settings, digest_id=digest_id, recipients=options.recipients,
                                       window_start=window_start, window_end=now, window=options.window,
-                                      row_limit=options.row_limit)
+                                      row_limit=options.row_limit, installation=installation_id(conn))
             email = composed.email
             ledger.store_message(conn, tables, digest_id, failure_count=len(rows), subject=email.subject,
                                  message_id=email.message_id, message=email.data.decode("ascii"))

@@ -27,13 +27,13 @@ class ComposedDigest:
         return self.email.size
 
 
-def digest_message_id(settings: Settings, digest_id: int) -> str:
-    return stable_message_id("digest", digest_id, settings.smtp_mail_from)
+def digest_message_id(settings: Settings, digest_id: int, installation: str) -> str:
+    return stable_message_id("digest", digest_id, settings.smtp_mail_from, installation)
 
 
 def compose_digest(
     rows: list[Any], settings: Settings, *, digest_id: int, recipients: list[str], window_start: datetime,
-    window_end: datetime, window: timedelta, row_limit: int,
+    window_end: datetime, window: timedelta, row_limit: int, installation: str = "example",
 ) -> ComposedDigest:
     content = DigestContent(rows, settings, digest_id=digest_id, window_start=window_start, window_end=window_end,
                             window=window)
@@ -47,7 +47,7 @@ def compose_digest(
             html=html,
             mail_from=settings.smtp_mail_from,
             recipients=recipients,
-            message_id=digest_message_id(settings, digest_id),
+            message_id=digest_message_id(settings, digest_id, installation),
             headers={"X-OtelMon-Digest": str(digest_id)},
         )
         if email.size <= MAX_EMAIL_BYTES or limit == 0:

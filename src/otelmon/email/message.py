@@ -38,9 +38,10 @@ def message_domain(mail_from: str) -> str:
     return re.sub(r"[^A-Za-z0-9.-]", "", domain) or "otelmon.local"
 
 
-def stable_message_id(kind: str, key: str | int, mail_from: str) -> str:
-    """The same alert or digest always carries the same Message-ID, so a resend is recognisable."""
-    return f"<otelmon.{kind}.{key}@{message_domain(mail_from)}>"
+def stable_message_id(kind: str, key: str | int, mail_from: str, installation: str) -> str:
+    """The same alert or digest always carries the same Message-ID, so a resend is recognisable; the
+    installation id (``storage.installation``) keeps two databases from ever sending the same one."""
+    return f"<otelmon.{kind}.{key}.{installation}@{message_domain(mail_from)}>"
 
 
 @dataclass(frozen=True)

@@ -1,14 +1,15 @@
-"""``GET /api/v1/alerts``: alert history and the state of the outbox."""
+"""``/api/v1/alerts``: alert history and the state of the outbox; resend or cancel one alert."""
 
 from __future__ import annotations
 
 import json
-from typing import Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from otelmon.alerting import admin
 from otelmon.alerting.history import read_history
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
@@ -16,7 +17,7 @@ from otelmon.api.schemas import MAX_ID, UtcDateTime
 
 router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(require_token)])
 
-AlertState = Literal["pending", "sending", "sent", "failed"]
+AlertState = Literal["pending", "sending", "sent", "failed", "unroutable", "cancelled"]
 
 
 class AlertItem(BaseModel):
@@ -24,13 +25,13 @@ class AlertItem(BaseModel):
     kind: str
     state: str
     subject: str | None
-    recipients: list[str]
+    recipients: list[str]  # whom it was last sent to; empty until it is sent
     fingerprint: str | None
     head_failure_id: int | None
     failure_count: int
     suppressed_count: int
     attempts: int
-    last_error: str | None
+    last_error: str | None  # why it waits (unroutable: which setting is missing) or why the last try failed
     message_id: str | None
     created_at: UtcDateTime
     next_attempt_at: UtcDateTime
@@ -44,6 +45,10 @@ class AlertPage(BaseModel):
     outbox_by_state: dict[str, int]
 
 
+def _item(row: Any) -> AlertItem:
+    return AlertItem(**{**row._mapping, "recipients": json.loads(row.recipients)})
+
+
 @router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
@@ -54,6 +59,39 @@ async def list_alerts(
     history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
     more = len(history.rows) > limit
     rows = history.rows[:limit]
-    items = [AlertItem(**{**r._mapping, "recipients": json.loads(r.recipients)}) for r in rows]
-    return AlertPage(items=items, next_before_id=rows[-1].id if more else None,
+    return AlertPage(items=[_item(r) for r in rows], next_before_id=rows[-1].id if more else None,
                      alerts_by_state=history.alerts_by_state, outbox_by_state=history.outbox_by_state)
+
+
+_TRANSITION_ERRORS = {
+    404: {"description": "No alert with this id"},
+    409: {"description": "The alert's state does not allow this (e.g. cancelling a sent alert)"},
+}
+
+
+async def _transition(request: Request, runtime: Runtime, action: Any, alert_id: int) -> AlertItem:
+    try:
+        row = await run_in_threadpool(action, runtime.engine, runtime.tables, alert_id)
+    except admin.AlertNotFound as exc:
+        raise HTTPException(404, str(exc)) from None
+    except admin.InvalidTransition as exc:
+        raise HTTPException(409, str(exc)) from None
+    worker = getattr(request.app.state, "alert_worker", None)
+    if worker is not None:
+        worker.sender.wake()  # a resent alert is due now
+    return _item(row)
+
+
+@router.post("/alerts/{alert_id}/resend", response_model=AlertItem, responses=_TRANSITION_ERRORS,
+             summary="Send an alert (again): a sent, failed, unroutable or cancelled alert goes back to pending, "
+             "its tries counted from zero, with the same Message-ID")
+async def resend_alert(request: Request, alert_id: int = Path(ge=1, le=MAX_ID),
+                       runtime: Runtime = Depends(get_runtime)) -> AlertItem:
+    return await _transition(request, runtime, admin.resend, alert_id)
+
+
+@router.post("/alerts/{alert_id}/cancel", response_model=AlertItem, responses=_TRANSITION_ERRORS,
+             summary="Never send this alert: a pending, failed or unroutable alert becomes cancelled")
+async def cancel_alert(request: Request, alert_id: int = Path(ge=1, le=MAX_ID),
+                       runtime: Runtime = Depends(get_runtime)) -> AlertItem:
+    return await _transition(request, runtime, admin.cancel, alert_id)

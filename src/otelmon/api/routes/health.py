@@ -10,6 +10,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting.delivery import backlog
+from otelmon.alerting.routing import routing_warnings
 from otelmon.api.deps import get_runtime
 from otelmon.api.runtime import Runtime
 
@@ -26,7 +27,11 @@ def _ping(runtime: Runtime) -> None:
         conn.execute(text("SELECT 1"))
 
 
-@router.get("/readyz", summary="The database is reachable", responses={503: {"description": "it is not"}})
+@router.get(
+    "/readyz",
+    summary="The database is reachable (and, in the body, what configuration lacks)",
+    responses={503: {"description": "it is not"}},
+)
 async def readyz(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
     try:
         await run_in_threadpool(_ping, runtime)
@@ -34,7 +39,9 @@ async def readyz(runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
         runtime.metrics.database_up.set(0)
         return JSONResponse({"status": "unavailable", "reason": exc.__class__.__name__}, status_code=503)
     runtime.metrics.database_up.set(1)
-    return JSONResponse({"status": "ready"})
+    # Still ready: readiness is about the database; a missing recipient is the operator's to fix.
+    warnings = routing_warnings(runtime.settings)
+    return JSONResponse({"status": "ready", **({"warnings": warnings} if warnings else {})})
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
