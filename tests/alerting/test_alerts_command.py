@@ -9,6 +9,7 @@ import sys
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
 from otelmon.clock import utcnow
+from otelmon.storage.location import describe
 from tests.alerting.conftest import open_db
 from tests.digest.seed import failure, store
 from tests.harness.mariadb import PASSWORD
@@ -31,7 +32,7 @@ def test_list_resend_and_cancel(database_url):
     assert listed.returncode == 0, listed.stderr
     (database,) = [line for line in listed.stdout.splitlines() if line.startswith("database: ")]
     assert PASSWORD not in listed.stdout
-    assert database == f"database: {database_url.replace(PASSWORD, '***')}"
+    assert database == f"database: {describe(database_url)}"  # the password masked, SQLite as its file
     assert "alerts: unroutable 2" in listed.stdout
     assert "#2 unroutable" in listed.stdout and "#1 unroutable" in listed.stdout
     assert "no recipients: set OTELMON_ALERT_RECIPIENTS or a route for airflow/billing" in listed.stdout
