@@ -1,4 +1,4 @@
-"""DESIGN.md: every setting is listed with its default in .env.example."""
+"""docs/design.md: every setting is listed with its default in .env.example."""
 
 import re
 from pathlib import Path

@@ -1,4 +1,4 @@
--- Failed spans: one row per failing task try (DESIGN.md, "What a failure is").
+-- Failed spans: one row per failing task try (docs/design.md, "What a failure is").
 -- MariaDB dialect. Every statement is idempotent: the API applies this file at start and MariaDB's
 -- docker-entrypoint-initdb.d may have run it already. Times are UTC, DATETIME(6).
 CREATE TABLE IF NOT EXISTS failures (

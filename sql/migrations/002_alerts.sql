@@ -1,4 +1,4 @@
--- Immediate alerts (DESIGN.md "Immediate alerts"): an outbox row per new failure, committed in the same
+-- Immediate alerts (docs/design.md "Immediate alerts"): an outbox row per new failure, committed in the same
 -- transaction as the failure; alerts are the emails (or storm summaries) the worker sends from it.
 
 -- One row per new failure: the intent to alert. state: new -> alerted | suppressed | held -> summarized

@@ -1,4 +1,4 @@
--- The digest history (DESIGN.md "Digest"): one row per digest email. failures.digest_id points here and
+-- The digest history (docs/design.md "Digest"): one row per digest email. failures.digest_id points here and
 -- records which failures each digest reported; a failure is claimed by exactly one digest.
 -- state: claimed -> sent, or claimed -> send_failed -> claimed (the next run, CLI or DAG, takes a failed
 -- send over at once; only a sender that died holds its lease). A claimed row already holds the complete message, so a run retried after a

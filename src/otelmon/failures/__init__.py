@@ -1,1 +1,1 @@
-"""What a failure is: extraction from spans, identity and fingerprint (DESIGN.md, "What a failure is")."""
+"""What a failure is: extraction from spans, identity and fingerprint (docs/design.md, "What a failure is")."""

@@ -1,4 +1,4 @@
-"""Attribute keys that identify a pipeline step, in the order DESIGN.md gives them (first match wins).
+"""Attribute keys that identify a pipeline step, in the order docs/design.md gives them (first match wins).
 
 Our own instrumentation (``trace_log``, the NiFi scripts) sets the ``otelmon.*`` keys; the others let
 Airflow's native spans, other NiFi integrations and the original OtelMon's ``etl.*`` spans keep working.

@@ -62,7 +62,7 @@ def extract_failures(request: ExportTraceServiceRequest) -> Extraction:
 
 
 class _Lookup:
-    """Attribute lookup: span first, then resource (DESIGN.md)."""
+    """Attribute lookup: span first, then resource (docs/design.md)."""
 
     __slots__ = ("span", "resource")
 

@@ -39,7 +39,7 @@ class Failure:
 
     @property
     def identity_key(self) -> str:
-        """One failing task try is one failure (DESIGN.md): run identity when known, else the span's."""
+        """One failing task try is one failure (docs/design.md): run identity when known, else the span's."""
         if self.run_id:
             return _digest("run", self.platform, self.group, self.process, self.run_id, self.try_number)
         if self.trace_id and self.span_id:

@@ -20,7 +20,7 @@ _SEP = "\x1f"
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """One try of one pipeline step: DESIGN.md's failure identity (platform, group, process, run, try)."""
+    """One try of one pipeline step: docs/design.md's failure identity (platform, group, process, run, try)."""
 
     platform: str
     group: str
