@@ -23,6 +23,7 @@ export OTELMON_OTELCOL_BIN
 echo "== setup: stack_tools.sh"
 stack_tools=$(bash scripts/setup/stack_tools.sh)
 while IFS='=' read -r name path; do
+    [ -n "${name}" ] && [ -x "${path}" ] || { echo "stack_tools.sh gave '${name}=${path}'" >&2; exit 1; }
     export "${name}=${path}"
 done <<<"${stack_tools}"
 

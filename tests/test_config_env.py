@@ -73,3 +73,14 @@ def test_every_command_reports_a_configuration_error_in_one_line_with_status_2(t
 def test_version(tmp_path):
     done = _otelmon("--version", cwd=tmp_path, env_extra={})
     assert done.returncode == 0 and done.stdout.strip() == f"otelmon {version('otelmon')}"
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("postgresql://user:s3cret@db/otelmon", "expected a mysql+pymysql:// or sqlite:/// URL, not postgresql"),
+    ("mysql+pymysql//user:s3cret@db", "expected a SQLAlchemy URL such as mysql+pymysql://user:password@host/db"),
+])
+def test_a_bad_database_url_is_one_line_that_never_shows_the_password(tmp_path, url, expected):
+    done = _otelmon("migrate", cwd=tmp_path, env_extra={"OTELMON_DATABASE_URL": url})
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == f"otelmon: configuration error: OTELMON_DATABASE_URL: {expected}\n"
+    assert "s3cret" not in done.stdout + done.stderr

@@ -40,9 +40,11 @@ work=$(mktemp -d "$target_dir.build.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 echo "go_tool.sh: building $module@$version ./$package (cold builds take minutes)" >&2
 start=$(date +%s)
-source_dir=$(timeout "$step_timeout" go mod download -json "$module@$version" |
-    sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-[ -d "$source_dir" ] || die "go mod download $module@$version failed"
+# -json reports a failure as an "Error" field on stdout: keep the output to say why.
+download=$(timeout "$step_timeout" go mod download -json "$module@$version") \
+    || die "go mod download $module@$version failed: $(sed -n 's/^[[:space:]]*"Error": "\(.*\)",*$/\1/p' <<<"$download")"
+source_dir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' <<<"$download")
+[ -d "$source_dir" ] || die "go mod download $module@$version gave no source folder"
 (cd "$source_dir" && timeout "$step_timeout" go build -trimpath -tags "$tags" -ldflags "$ldflags" -o "$work/$name" "./$package") >&2 \
     || die "go build of $module@$version ./$package failed"
 echo "go_tool.sh: built $name in $(( $(date +%s) - start ))s" >&2

@@ -14,7 +14,11 @@ actionlint_version=v1.7.12
 
 die() { echo "stack_tools.sh: $*" >&2; exit 1; }
 pinned() { sed -n "s#^ *image: $1:v\{0,1\}\([0-9][0-9.]*\)\$#\1#p" "$compose" | head -n1; }
-tool() { bash "$root/scripts/setup/go_tool.sh" "$@" | tail -n1; }
+tool() {
+    local out
+    out=$(bash "$root/scripts/setup/go_tool.sh" "$@") || return 1
+    tail -n1 <<<"$out"
+}
 
 prometheus=$(pinned prom/prometheus)
 mailpit=$(pinned axllent/mailpit)
@@ -28,7 +32,15 @@ prometheus_ldflags="-X github.com/prometheus/common/version.Version=$prometheus"
 # left-out mechanism fails `promtool check config` here, which is the cue to add its enable_<name>_sd tag.
 prometheus_tags="remove_all_sd"
 
-echo "OTELMON_PROMETHEUS_BIN=$(tool prometheus github.com/prometheus/prometheus "$prometheus_module" cmd/prometheus "$prometheus_ldflags" "$prometheus_tags")"
-echo "OTELMON_PROMTOOL_BIN=$(tool promtool github.com/prometheus/prometheus "$prometheus_module" cmd/promtool "$prometheus_ldflags" "$prometheus_tags")"
-echo "OTELMON_MAILPIT_BIN=$(tool mailpit github.com/axllent/mailpit "v$mailpit" . "-X github.com/axllent/mailpit/config.Version=v$mailpit")"
-echo "OTELMON_ACTIONLINT_BIN=$(tool actionlint github.com/rhysd/actionlint "$actionlint_version" cmd/actionlint)"
+# Each build is assigned first: `set -e` stops on a failed assignment, never on a failed $(...) inside echo.
+prometheus_bin=$(tool prometheus github.com/prometheus/prometheus "$prometheus_module" cmd/prometheus "$prometheus_ldflags" "$prometheus_tags")
+promtool_bin=$(tool promtool github.com/prometheus/prometheus "$prometheus_module" cmd/promtool "$prometheus_ldflags" "$prometheus_tags")
+mailpit_bin=$(tool mailpit github.com/axllent/mailpit "v$mailpit" . "-X github.com/axllent/mailpit/config.Version=v$mailpit")
+actionlint_bin=$(tool actionlint github.com/rhysd/actionlint "$actionlint_version" cmd/actionlint)
+for bin in "$prometheus_bin" "$promtool_bin" "$mailpit_bin" "$actionlint_bin"; do
+    [ -x "$bin" ] || die "a build left no program (got '$bin')"
+done
+echo "OTELMON_PROMETHEUS_BIN=$prometheus_bin"
+echo "OTELMON_PROMTOOL_BIN=$promtool_bin"
+echo "OTELMON_MAILPIT_BIN=$mailpit_bin"
+echo "OTELMON_ACTIONLINT_BIN=$actionlint_bin"

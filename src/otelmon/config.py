@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict, SettingsError
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 MIB = 1024 * 1024
 
@@ -111,6 +113,18 @@ class Settings(BaseSettings):
     def _log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # Checked here so that a typo is the one-line configuration error, not a traceback at first connect.
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("expected a SQLAlchemy URL such as mysql+pymysql://user:password@host/db") from None
+        if backend not in ("sqlite", "mysql", "mariadb"):
+            raise ValueError(f"expected a mysql+pymysql:// or sqlite:/// URL, not {backend}") from None
+        return value
+
     @field_validator("display_timezone")
     @classmethod
     def _timezone(cls, value: str) -> str:
@@ -152,7 +166,8 @@ _EXPECTED = {
     "bool_parsing": "true or false",
     "json_invalid": "JSON",
 }
-_SECRET_FIELDS = ("password", "token")
+# Never echoed: the database URL carries its password.
+_SECRET_FIELDS = ("password", "token", "database_url")
 
 
 def _variable(loc: tuple) -> str:
