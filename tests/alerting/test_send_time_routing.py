@@ -9,7 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from otelmon.alerting import admin, delivery
 from otelmon.alerting.dispatch import dispatch_due
@@ -167,3 +167,47 @@ def test_the_digest_message_id_carries_the_installation_id(db):
     options = DigestOptions(recipients=[TEAM], window=timedelta(hours=24), row_limit=50)
     claim = claim_digest(engine, tables, settings, options, owner="test", now=utcnow(), lease=lease_for(settings))
     assert claim.composed.email.message_id == f"<otelmon.digest.{claim.digest_id}.{installation}@example.com>"
+
+
+def test_a_cancel_between_the_senders_read_and_its_claim_is_never_undone(db):
+    # The sender reads due alerts, then marks them sending. A cancel committed in between must either be
+    # seen by the claim (the alert is not taken) or be refused (it is being sent): never answered
+    # "cancelled" and then sent anyway. On SQLite only the claim's BEGIN IMMEDIATE guarantees this.
+    engine, tables, settings = db
+    settings = settings.model_copy(update={"alert_recipients": [TEAM]})
+    store(engine, [failure("charge")])
+    dispatch_due(engine, tables, settings, utcnow())
+    (alert,) = alerts(engine, tables)
+    read_done, cancel_tried = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def pause_after_the_claims_read(conn, cursor, statement, *_):
+        if statement.lstrip().upper().startswith("SELECT") and "FROM alerts" in statement and not read_done.is_set():
+            read_done.set()
+            cancel_tried.wait(timeout=3)  # the cancel, if it does not block on a lock, has been answered
+
+    def cancel() -> None:
+        read_done.wait(timeout=10)
+        try:
+            outcome["answer"] = admin.cancel(canceller, tables, alert.id).state
+        except admin.InvalidTransition as refused:
+            outcome["answer"] = str(refused)
+        finally:
+            cancel_tried.set()
+
+    canceller = create_db_engine(settings.model_copy(update={"db_read_timeout_seconds": 10.0}))
+    event.listen(engine, "after_cursor_execute", pause_after_the_claims_read)
+    try:
+        thread = threading.Thread(target=cancel)
+        thread.start()
+        claimed = delivery.claim(engine, tables, settings, utcnow())
+        thread.join(timeout=30)
+    finally:
+        event.remove(engine, "after_cursor_execute", pause_after_the_claims_read)
+        canceller.dispose()
+    (row,) = alerts(engine, tables)
+    if outcome["answer"] == "cancelled":
+        assert claimed == [] and row.state == "cancelled"
+    else:
+        assert "being sent right now" in str(outcome["answer"])
+        assert [c.alert_id for c in claimed] == [alert.id] and row.state == "sending"

@@ -19,6 +19,7 @@ from otelmon.alerting.outbox import NEW
 from otelmon.alerting.routing import Unroutable, can_route_any, recipients_for, recipients_for_many
 from otelmon.config import Settings
 from otelmon.email.message import OutgoingEmail
+from otelmon.storage.database import write_transaction
 from otelmon.storage.installation import installation_id
 from otelmon.storage.tables import Tables
 
@@ -61,7 +62,7 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
     """Take due alerts (and those of a sender that died mid-send) and compose their emails."""
     a = tables.alerts
     claimed_at = time.monotonic()
-    with engine.begin() as conn:
+    with write_transaction(engine) as conn:
         rows = conn.execute(
             select(a)
             .where(or_(and_(a.c.state == PENDING, a.c.next_attempt_at <= now),

@@ -59,6 +59,26 @@ def read_snapshot(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction whose reads already hold what its writes need: read, decide, then write safely.
+
+    On MariaDB the caller's ``SELECT ... FOR UPDATE`` locks the rows it reads. SQLite ignores FOR UPDATE and
+    pysqlite begins no transaction before a SELECT, so another connection could change a row between the
+    read and the write (a cancel landing between the sender's read and its claim): ``BEGIN IMMEDIATE``
+    takes SQLite's write lock before the first read instead. Committed on success, rolled back on error.
+    """
+    with engine.connect() as conn:
+        if not is_mysql(engine.dialect.name):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.rollback()
+            raise
+        conn.commit()
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     # WAL lets the API read while it writes; NORMAL sync is durable across process crashes.
