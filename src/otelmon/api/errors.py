@@ -7,13 +7,12 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from google.rpc import status_pb2
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import ClientDisconnect
 
 from otelmon.otlp.decode import PROTOBUF
 from otelmon.otlp.errors import OtlpError
-from otelmon.storage.errors import DatabaseUnavailable
+from otelmon.storage.errors import DatabaseUnavailable, is_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -65,18 +64,10 @@ async def _database_unavailable(request: Request, exc: Exception) -> Response:
     return _unavailable(request)
 
 
-def _is_unavailable(exc: SQLAlchemyError) -> bool:
-    """The database is away (refused, dropped, timed out, pool exhausted, locked): the same request will
-    succeed later. Anything else (a bad statement) is a bug, and stays a 500 with its traceback."""
-    return isinstance(exc, (OperationalError, InterfaceError, PoolTimeout)) or bool(
-        getattr(exc, "connection_invalidated", False)
-    )
-
-
 async def _database_error(request: Request, exc: Exception) -> Response:
     # Reads (and any other route that uses the database outside the ingestor) land here.
     assert isinstance(exc, SQLAlchemyError)
-    if not _is_unavailable(exc):
+    if not is_unavailable(exc):
         raise exc
     log.warning("answering 503 to %s %s: database unavailable (%s)", request.method, request.url.path,
                 exc.__class__.__name__)
