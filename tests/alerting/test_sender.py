@@ -12,9 +12,9 @@ from sqlalchemy import select
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
 from otelmon.alerting.sender import AlertSender
-from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import utcnow
 from otelmon.config import Settings
+from otelmon.metrics import Metrics
 from otelmon.storage.database import create_db_engine
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
@@ -54,7 +54,7 @@ def alerts_waiting(tmp_path: Path, smtp_port: int) -> tuple:
 
 async def sender_with_every_lane_sending(engine, tables, settings, arrived: threading.Semaphore) -> AlertSender:
     """A started sender, once each of its lanes is inside a send that the holding server keeps waiting."""
-    sender = AlertSender(engine, tables, settings, ApiMetrics())
+    sender = AlertSender(engine, tables, settings, Metrics())
     sender.start()
     for _ in range(LANES):
         assert await asyncio.to_thread(arrived.acquire, timeout=30)

@@ -25,10 +25,10 @@ from starlette.concurrency import run_in_threadpool
 from otelmon.alerting import delivery
 from otelmon.alerting.delivery import Claimed
 from otelmon.alerting.wakeup import sleep_until_woken
-from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
 from otelmon.email.smtp import SmtpConnection
+from otelmon.metrics import Metrics
 from otelmon.storage.installation import ensure_installation_id
 from otelmon.storage.tables import Tables
 
@@ -41,7 +41,7 @@ _IDLE_CLOSE_SECONDS = 5.0
 
 
 class AlertSender:
-    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: ApiMetrics) -> None:
+    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics) -> None:
         self.engine = engine
         self.tables = tables
         self.settings = settings

@@ -20,9 +20,9 @@ from otelmon.alerting.dispatch import dispatch_due
 from otelmon.alerting.routing import routing_warnings
 from otelmon.alerting.sender import AlertSender
 from otelmon.alerting.wakeup import sleep_until_woken
-from otelmon.api.metrics import ApiMetrics
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
+from otelmon.metrics import Metrics
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ _DISPATCH_MIN_INTERVAL = 0.1
 
 
 class AlertWorker:
-    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: ApiMetrics) -> None:
+    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics) -> None:
         self.engine = engine
         self.tables = tables
         self.settings = settings

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from otelmon.alerting.outbox import enqueue_created
-from otelmon.api.metrics import ApiMetrics
 from otelmon.config import Settings
 from otelmon.ingest import FailureIngestor
+from otelmon.metrics import Metrics
 from otelmon.storage.database import create_db_engine
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
@@ -30,14 +30,14 @@ class Runtime:
     engine: Engine
     tables: Tables
     ingestor: FailureIngestor
-    metrics: ApiMetrics
+    metrics: Metrics
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
         engine = create_db_engine(settings)
         _migrate_with_retries(engine)
         tables = Tables.reflect(engine)
-        metrics = ApiMetrics()
+        metrics = Metrics()
         metrics.database_up.set(1)
         read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
         return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics)

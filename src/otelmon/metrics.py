@@ -1,11 +1,12 @@
-"""Prometheus metrics of one API instance (a registry per app, so tests can run several)."""
+"""Prometheus metrics of one OtelMon process: the API, its ingest and its alerting (a registry per app, so
+tests can run several). At the package's top so that alerting, which records them, imports nothing above it."""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 
-class ApiMetrics:
+class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         r = self.registry
