@@ -54,10 +54,10 @@ def _migrate(_args: argparse.Namespace) -> int:
 
 def _send_test_failure(args: argparse.Namespace) -> int:
     from otelmon.config import get_settings
-    from otelmon.test_failure import send_test_failure
+    from otelmon.test_failure import send_test_failure, token_for
 
-    settings_token = get_settings().ingest_token
-    token = args.token or (settings_token.get_secret_value() if settings_token else None)
+    configured = get_settings().ingest_token
+    token = token_for(args.endpoint, args.token, configured.get_secret_value() if configured else None)
     try:
         sent = send_test_failure(args.endpoint, token, group=args.group, process=args.process)
     except ConnectionError as exc:
@@ -95,8 +95,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument(
         "--token",
-        help="bearer token, when sending to the API directly (default OTELMON_INGEST_TOKEN, from the "
-        "environment or .env)",
+        help="bearer token, when sending to the API directly (default: OTELMON_INGEST_TOKEN from the "
+        "environment or .env, sent only to a loopback address)",
     )
     test.add_argument("--group", default="otelmon_smoke_test")
     test.add_argument("--process", default="send_test_failure")

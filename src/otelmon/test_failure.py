@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 import uuid
 from dataclasses import dataclass
@@ -99,6 +101,19 @@ def _post(endpoint: str, body: bytes, token: str | None, timeout: float) -> None
         raise SendError(f"cannot reach {endpoint}: {exc.reason}") from None
     except TimeoutError:
         raise SendError(f"{endpoint} did not answer within {timeout:g} s") from None
+    except (OSError, http.client.HTTPException) as exc:  # e.g. something that is not HTTP listens there
+        raise SendError(f"{endpoint} broke off the exchange: {exc!r}") from None
+
+
+def token_for(endpoint: str, explicit: str | None, configured: str | None) -> str | None:
+    """The bearer token to send: the one given on the command line, else the configured ingest token, but
+    the configured one only to a loopback address. The default endpoint is $OTEL_EXPORTER_OTLP_ENDPOINT,
+    which may well be a vendor's: a secret leaves this machine only when the user names where it goes."""
+    if explicit:
+        return explicit
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+    return configured if loopback else None
 
 
 def _nothing_listens(endpoint: str) -> str:
