@@ -1,8 +1,10 @@
 -- The digest history (docs/design.md "Digest"): one row per digest email. failures.digest_id points here and
 -- records which failures each digest reported; a failure is claimed by exactly one digest.
 -- state: claimed -> sent, or claimed -> send_failed -> claimed (the next run, CLI or DAG, takes a failed
--- send over at once; only a sender that died holds its lease). A claimed row already holds the complete message, so a run retried after a
--- crash resends exactly what was claimed, with the same Message-ID.
+-- send over at once; only a sender that died holds its lease), or after OTELMON_DIGEST_MAX_ATTEMPTS sends
+-- given_up (its failures' digest_id is cleared, so the next digest reports them). A claimed row already
+-- holds the complete message, so a run retried after a crash resends exactly what was claimed, with the
+-- same Message-ID.
 CREATE TABLE IF NOT EXISTS digests (
     id               BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     state            VARCHAR(16)   NOT NULL,

@@ -100,6 +100,9 @@ class Settings(BaseSettings):
     digest_window_hours: float = Field(24.0, gt=0)
     # Failures listed one by one (fewer if the email would pass 100 KB); the rest are counted and linked.
     digest_row_limit: int = Field(50, ge=0)
+    # Sends of one digest before it is given up: its failures go back to the next digest, which is claimed
+    # at once, so a digest the mail server will never take (say, refused for its content) blocks nothing.
+    digest_max_attempts: int = Field(8, ge=1)
 
     log_level: Literal["critical", "error", "warning", "info", "debug"] = "info"
 

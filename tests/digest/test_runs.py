@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from otelmon.digest.run import NoRecipients, preview, run_digest
 from otelmon.digest.send import DigestSendError
+from otelmon.storage.installation import ensure_installation_id
 from tests.digest.conftest import TEAM, options
 from tests.digest.locks import wait_for_lock_waits
 from tests.digest.seed import digest_of, digests, failure, store
@@ -119,6 +120,7 @@ def test_a_digest_being_sent_is_left_to_its_sender_until_its_lease_runs_out(engi
 
 
 def test_dry_run_shows_the_digest_and_changes_nothing(engine, settings, smtp):
+    ensure_installation_id(engine)  # as the API's first start does
     store(engine, [failure("a"), failure("b", group="ingest")])
     unsent, claim = preview(engine, settings, options())
     assert unsent == [] and claim is not None and len(claim.failure_ids) == 2
@@ -185,3 +187,23 @@ def test_a_resend_goes_to_the_recipients_configured_now(engine, settings, smtp):
     run_digest(engine, settings, options(recipients=(TEAM,)), owner="run")
     (mail,) = smtp.wait_for(1)
     assert mail.rcpt_tos == [TEAM]
+
+
+def test_a_digest_the_server_keeps_refusing_is_given_up_and_its_failures_go_into_the_next(engine, settings, smtp):
+    # Bounded: after digest_max_attempts sends the digest is given up, and nothing is skipped or blocked.
+    settings = settings.model_copy(update={"digest_max_attempts": 2})
+    store(engine, [failure("refused_twice")])
+    smtp.refusals = ["554 5.7.1 message refused"] * 3
+    with pytest.raises(DigestSendError):
+        run_digest(engine, settings, options(), owner="run-1")  # attempt 1 of digest 1
+    with pytest.raises(DigestSendError):
+        # Attempt 2: given up, its failure handed back; a new digest claims it at once (and is refused too).
+        run_digest(engine, settings, options(), owner="run-2")
+    assert [(d["id"], d["state"]) for d in digests(engine)] == [(1, "given_up"), (2, "send_failed")]
+    assert digest_of(engine) == {"refused_twice": 2}
+
+    result = run_digest(engine, settings, options(), owner="run-3")  # the server takes mail again
+    assert [s.digest_id for s in result.resent] == [2] and result.sent is None
+    (mail,) = smtp.wait_for(1)
+    assert "refused_twice" in text_part(mail.message)
+    assert [d["state"] for d in digests(engine)] == ["given_up", "sent"]

@@ -21,7 +21,7 @@ from otelmon.digest.options import DigestOptions
 from otelmon.digest.select import select_new_failures
 from otelmon.storage.database import read_snapshot
 from otelmon.storage.dialect import is_mysql
-from otelmon.storage.installation import installation_id
+from otelmon.storage.installation import existing_installation_id, installation_id
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,10 @@ def preview_claim(engine: Engine, tables: Tables, settings: Settings, options: D
         if not rows:
             return None
         digest_id = (conn.execute(select(func.max(tables.digests.c.id))).scalar() or 0) + 1
+        # Created by the first API start or digest run; a preview on a database that has none creates none.
+        installation = existing_installation_id(conn) or "not-created-yet"
     composed = compose_digest(rows, settings, digest_id=digest_id, recipients=options.recipients,
+                              installation=installation,
                               window_start=window_start, window_end=now, window=options.window,
                               row_limit=options.row_limit)
     return Claim(digest_id, [r.id for r in rows], composed)

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Engine, and_, or_, select, update
 
 from otelmon.storage.tables import Tables
 
-CLAIMED, SEND_FAILED, SENT = "claimed", "send_failed", "sent"
+# given_up: tried digest_max_attempts times; its failures were handed back to the next digest.
+CLAIMED, SEND_FAILED, SENT, GIVEN_UP = "claimed", "send_failed", "sent", "given_up"
 UNSENT = (CLAIMED, SEND_FAILED)
 _ERROR_CHARS = 2000
 
@@ -76,14 +77,25 @@ def take_lease(engine: Engine, t: Tables, digest_id: int, *, owner: str, now: da
         return conn.execute(select(d).where(d.c.id == digest_id)).one()
 
 
-def record_failed_send(engine: Engine, t: Tables, digest_id: int, *, owner: str, error: str) -> None:
-    """Give the digest up for the next run, unless another run took it over meanwhile (then it is theirs)."""
-    d = t.digests
+def record_failed_send(engine: Engine, t: Tables, digest_id: int, *, owner: str, error: str,
+                       max_attempts: int) -> bool:
+    """Leave the digest to the next run, unless another run took it over meanwhile (then it is theirs).
+
+    After ``max_attempts`` sends the digest is given up instead, in the same transaction: its failures are
+    unclaimed, so the next digest reports them (none is skipped) and nothing waits behind this one.
+    Returns True when it was given up.
+    """
+    d, f = t.digests, t.failures
     with engine.begin() as conn:
-        conn.execute(
-            update(d).where(d.c.id == digest_id, d.c.state == CLAIMED, d.c.claimed_by == owner)
-            .values(state=SEND_FAILED, last_error=error[:_ERROR_CHARS])
-        )
+        mine = and_(d.c.id == digest_id, d.c.state == CLAIMED, d.c.claimed_by == owner)
+        given_up = conn.execute(
+            update(d).where(mine, d.c.attempts >= max_attempts).values(state=GIVEN_UP, last_error=error[:_ERROR_CHARS])
+        ).rowcount == 1
+        if given_up:
+            conn.execute(update(f).where(f.c.digest_id == digest_id).values(digest_id=None))
+        else:
+            conn.execute(update(d).where(mine).values(state=SEND_FAILED, last_error=error[:_ERROR_CHARS]))
+    return given_up
 
 
 def record_sent(engine: Engine, t: Tables, digest_id: int, now: datetime) -> None:

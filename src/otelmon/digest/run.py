@@ -17,7 +17,7 @@ from otelmon.config import Settings
 from otelmon.digest import ledger
 from otelmon.digest.claim import Claim, claim_digest, preview_claim
 from otelmon.digest.options import DigestOptions
-from otelmon.digest.send import Sent, send_claimed
+from otelmon.digest.send import DigestGivenUp, Sent, send_claimed
 from otelmon.storage.migrate import migrate, pending
 from otelmon.storage.tables import Tables
 
@@ -38,6 +38,8 @@ class RunResult:
     sent: Sent | None = None
     # Unsent digests another live run is sending; left to it.
     busy: list[int] = field(default_factory=list)
+    # Digests that failed their last allowed send in this run; their failures went into the new claim.
+    given_up: list[int] = field(default_factory=list)
 
     @property
     def emails(self) -> int:
@@ -50,6 +52,7 @@ class RunResult:
             "sent": self.sent.digest_id if self.sent else None,
             "failures": self.sent.failure_count if self.sent else 0,
             "busy": self.busy,
+            "given_up": self.given_up,
         }
 
 
@@ -81,8 +84,13 @@ def run_digest(engine: Engine, settings: Settings, options: DigestOptions, *, ow
     # Older digests first, and nothing new is claimed while one of ours cannot be sent (the error stops
     # the run): new failures wait for the next digest instead of piling up in unsendable ones.
     for row in unsent:
-        sent = send_claimed(engine, tables, settings, row.id, owner=owner, now=utcnow(), lease=lease,
-                            recipients=options.recipients)
+        try:
+            sent = send_claimed(engine, tables, settings, row.id, owner=owner, now=utcnow(), lease=lease,
+                                recipients=options.recipients)
+        except DigestGivenUp as exc:
+            log.error("%s", exc)
+            result.given_up.append(row.id)
+            continue
         if sent is None:
             result.busy.append(row.id)
         else:

@@ -25,6 +25,10 @@ class DigestSendError(RuntimeError):
     """The digest is marked ``send_failed``: the next run, whoever starts it, resends it first."""
 
 
+class DigestGivenUp(DigestSendError):
+    """The digest failed its last allowed send: given up, its failures handed back to the next digest."""
+
+
 @dataclass(frozen=True)
 class Sent:
     digest_id: int
@@ -56,7 +60,10 @@ def send_claimed(
     (error,) = asyncio.run(send_batch(settings, [email]))
     if error is not None:
         text = f"{type(error).__name__}: {error}"
-        ledger.record_failed_send(engine, tables, digest_id, owner=owner, error=text)
+        if ledger.record_failed_send(engine, tables, digest_id, owner=owner, error=text,
+                                     max_attempts=settings.digest_max_attempts):
+            raise DigestGivenUp(f"digest #{digest_id} given up after {row.attempts} attempts ({text}): its "
+                                f"{row.failure_count} failures go into the next digest")
         raise DigestSendError(f"digest #{digest_id} not sent (attempt {row.attempts}): {text}")
     # A crash here leaves the digest claimed: its resend carries the same Message-ID, so mail clients
     # and the recipients see one digest.

@@ -32,6 +32,12 @@ def installation_id(conn: Connection) -> str:
     return conn.execute(query.with_for_update()).scalar_one()
 
 
+def existing_installation_id(conn: Connection) -> str | None:
+    """The installation id if the database has one yet; reads only (for previews that must change nothing)."""
+    t = _INSTALLATION
+    return conn.execute(select(t.c.installation_id).where(t.c.id == _ROW)).scalar()
+
+
 def ensure_installation_id(engine: Engine) -> str:
     """The installation id, created (and committed) if this is the database's first start."""
     with engine.begin() as conn:
