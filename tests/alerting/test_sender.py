@@ -10,6 +10,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from otelmon.alerting import delivery
+from otelmon.alerting import sender as sender_module
 from otelmon.alerting.dispatch import dispatch_due
 from otelmon.alerting.sender import AlertSender
 from otelmon.clock import utcnow
@@ -113,3 +114,34 @@ def test_an_email_whose_lease_ran_out_in_the_queue_is_not_sent(tmp_path: Path, m
     # may have taken them); those still queued arrive once, from their new owner, never also from here.
     copies = Counter(r.message["Message-ID"] for r in sink.received)
     assert len(copies) == ALERTS and sorted(copies.values()) == [1] * (ALERTS - LANES) + [2] * LANES
+
+
+def test_an_alert_another_replica_set_aside_below_the_last_look_is_found_by_the_full_pass(tmp_path: Path,
+                                                                                        monkeypatch):
+    # The sender looks only past the highest unroutable id it has seen, except in its periodic full pass:
+    # a replica with other settings may set aside an alert with a lower id (a rolling configuration change).
+    monkeypatch.setattr(sender_module, "_FULL_REROUTE_SECONDS", 0.5)
+    sink = ScriptedSmtpSink().start()
+    engine, tables, settings = alerts_waiting(tmp_path, sink.port)
+    a = tables.alerts
+    with engine.begin() as conn:  # the highest id is unroutable when the sender starts: it looks up to it
+        conn.execute(a.update().where(a.c.id == ALERTS).values(state=delivery.UNROUTABLE))
+        conn.execute(a.update().where(a.c.id < ALERTS).values(state=delivery.SENT))
+
+    async def run() -> None:
+        sender = AlertSender(engine, tables, settings, Metrics())
+        sender.start()
+        await asyncio.to_thread(sink.wait_for, 1, 30)
+        with engine.begin() as conn:  # another replica, without recipients, set alert 1 aside
+            conn.execute(a.update().where(a.c.id == 1).values(state=delivery.UNROUTABLE))
+        await asyncio.to_thread(sink.wait_for, 2, 30)
+        await sender.stop(grace=5)
+
+    try:
+        asyncio.run(run())
+    finally:
+        sink.stop()
+    with engine.connect() as conn:
+        states = dict(conn.execute(select(a.c.id, a.c.state).where(a.c.id.in_([1, ALERTS]))).all())
+    engine.dispose()
+    assert states == {1: "sent", ALERTS: "sent"}

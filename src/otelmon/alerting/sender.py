@@ -39,6 +39,8 @@ _MAX_IN_FLIGHT = 100
 # A lane closes its connection after this long without work (servers drop idle clients after minutes).
 _IDLE_CLOSE_SECONDS = 5.0
 
+# How often the sender looks at every unroutable alert again, not only at those set aside since its last look.
+_FULL_REROUTE_SECONDS = 60.0
 
 class AlertSender:
     def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics) -> None:
@@ -92,8 +94,10 @@ class AlertSender:
     async def _claim_loop(self) -> None:
         poll = self.settings.alert_poll_seconds
         started = False
-        next_reroute = 0.0
-        # Unroutable alerts up to this id were looked at with these settings: no need to look at them again.
+        next_reroute = next_full_reroute = 0.0
+        # Unroutable alerts up to this id were looked at with these settings: no need to look at them again,
+        # except in the full pass every _FULL_REROUTE_SECONDS: another replica, configured differently (a
+        # rolling change of settings), may have set aside an alert with a lower id.
         rerouted_upto = 0
         while not self._stopping:
             wait = poll
@@ -101,6 +105,9 @@ class AlertSender:
                 if not started:  # a new database gets its installation id on first start
                     await run_in_threadpool(ensure_installation_id, self.engine)
                     started = True
+                if time.monotonic() >= next_full_reroute:
+                    next_full_reroute = time.monotonic() + _FULL_REROUTE_SECONDS
+                    rerouted_upto = 0
                 if time.monotonic() >= next_reroute:
                     next_reroute = time.monotonic() + poll
                     rerouted, rerouted_upto = await run_in_threadpool(
