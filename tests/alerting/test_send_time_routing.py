@@ -112,6 +112,12 @@ def test_resend_keeps_the_message_id_and_cancel_stops_the_send(db):
         admin.resend(engine, tables, second.alert_id)
     assert admin.cancel(engine, tables, second.alert_id).state == "cancelled"
     assert delivery.claim(engine, tables, settings, utcnow()) == []  # a cancelled alert is never sent
+
+    # A sender that died mid-send leaves its alert "sending" until the lease runs out: then it can be cancelled.
+    a = tables.alerts
+    with engine.begin() as conn:
+        conn.execute(a.update().where(a.c.id == first.alert_id).values(lease_until=utcnow() - timedelta(seconds=1)))
+    assert admin.cancel(engine, tables, first.alert_id).state == "cancelled"
     assert delivery.reroute(engine, tables, settings, utcnow())[0] == 0
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import ColumnElement, Engine, and_, or_, select, update
 
 from otelmon.alerting.delivery import CANCELLED, FAILED, PENDING, SENDING, SENT, UNROUTABLE
 from otelmon.clock import utcnow
@@ -38,19 +38,23 @@ def resend(engine: Engine, tables: Tables, alert_id: int) -> Any:
 
 
 def cancel(engine: Engine, tables: Tables, alert_id: int) -> Any:
-    """Never sent (unless resent). Returns the row."""
+    """Never sent (unless resent). Returns the row. An alert whose sender died mid-send (its lease ran out)
+    is only waiting to be taken over: it can be cancelled too."""
+    a = tables.alerts
+    abandoned = and_(a.c.state == SENDING, a.c.lease_until < utcnow())
     return _transition(engine, tables, alert_id, "cancel", CANCELLABLE, {"state": CANCELLED, "lease_until": None}, {
         SENT: "it was already sent (to send it again, resend it)",
         SENDING: "it is being sent right now",
         CANCELLED: "it is already cancelled",
-    })
+    }, also=abandoned)
 
 
 def _transition(engine: Engine, tables: Tables, alert_id: int, action: str, allowed: tuple[str, ...],
-                values: dict[str, Any], refusals: dict[str, str]) -> Any:
+                values: dict[str, Any], refusals: dict[str, str], also: ColumnElement[bool] | None = None) -> Any:
     a = tables.alerts
+    condition = a.c.state.in_(allowed) if also is None else or_(a.c.state.in_(allowed), also)
     with engine.begin() as conn:
-        changed = conn.execute(update(a).where(a.c.id == alert_id, a.c.state.in_(allowed)).values(**values)).rowcount
+        changed = conn.execute(update(a).where(a.c.id == alert_id, condition).values(**values)).rowcount
         row = conn.execute(select(a).where(a.c.id == alert_id)).first()
     if row is None:
         raise AlertNotFound(alert_id)

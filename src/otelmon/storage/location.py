@@ -12,7 +12,8 @@ def sqlite_file(database_url: str) -> Path | None:
     url = make_url(database_url)
     if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
         return None
-    return Path(url.database).expanduser().resolve()
+    # As pysqlite opens it: relative to the working directory, and no ~ expansion (sqlite:///~/x is ./~/x).
+    return Path(url.database).resolve()
 
 
 def describe(database_url: str) -> str:
