@@ -7,6 +7,7 @@ messages and stack traces, measured on what a real SMTP server (aiosmtpd on loop
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -97,7 +98,8 @@ def test_an_alert_with_many_long_non_ascii_causes_and_a_huge_stack_fits(db, smtp
     for body in (plain, html):
         assert "首错数据仓库加载失败" in body  # the head's error, however shortened
         assert "http://grafana.example:3000/explore?" in body and trace in body
-    assert "more" in plain and "the full message is in the trace in Grafana" in plain
+    assert "- ... and 3 more" in plain and "… and 3 more." in html  # 5 of the 8 causes listed
+    assert "the full message is in the trace in Grafana" in plain
 
 
 def test_a_storm_summary_of_sixty_failures_with_long_cjk_names_fits(db, smtp_sink):
@@ -140,7 +142,8 @@ def test_a_digest_of_hundreds_of_non_ascii_failures_fits(database_url, smtp_sink
     assert parsed["Subject"].endswith("last 24 h")
     for body in (plain, html):
         assert "400" in body and "http://grafana.example:3000/d/otelmon-failures?" in body
-    assert "failures listed" in plain and "more on the failures dashboard" in plain
+    listed = int(re.search(r"(\d+) of 400 failures listed", plain).group(1))
+    assert 0 < listed < 400 and f"{400 - listed} more on the failures dashboard" in plain
 
 
 def test_non_ascii_bodies_are_encoded_compactly_and_come_back_unchanged():
@@ -205,3 +208,4 @@ def test_when_nothing_else_fits_a_storm_summary_and_a_digest_still_go_out_with_t
     assert "OtelMon digest #3: 9 new failures in 4 groups, last 24 h" in plain
     assert "Open the failures dashboard: http://grafana.example:3000/d/otelmon-failures?" in plain
     assert composed.context["listed"] == 0 and composed.context["not_listed"] == 9
+    assert composed.text == plain and "9 new failures in 4 groups" in composed.html  # what --dry-run shows

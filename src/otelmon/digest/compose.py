@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from typing import Any
 
 from otelmon.config import Settings
@@ -66,4 +67,6 @@ def compose_digest(
             context["window_text"],
             f"{len(context['platforms'])} platforms, {context['suppressed_total']} repeats not emailed immediately.",
         ])
-    return ComposedDigest(email, {**context, "listed": 0, "not_listed": context["total"]}, "", "")
+    parsed = message_from_bytes(email.data, policy=policy.default)
+    text, html = (parsed.get_body((kind,)).get_content() for kind in ("plain", "html"))
+    return ComposedDigest(email, {**context, "listed": 0, "not_listed": context["total"]}, text, html)
