@@ -143,6 +143,7 @@ def test_a_digest_of_hundreds_of_non_ascii_failures_fits(database_url, smtp_sink
     for body in (plain, html):
         assert "400" in body and "http://grafana.example:3000/d/otelmon-failures?" in body
     listed = int(re.search(r"(\d+) of 400 failures listed", plain).group(1))
+    print(f"digest: {listed} of 400 failures listed")
     assert 0 < listed < 400 and f"{400 - listed} more on the failures dashboard" in plain
 
 
