@@ -6,12 +6,13 @@ Pure functions of the selected rows, so the same rows always give the same email
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urlencode
 
 from otelmon.config import Settings
-from otelmon.email.failure_view import failure_view
+from otelmon.email.failure_view import failure_view, shortened
 from otelmon.email.render import format_local
 from otelmon.links import dashboard_url
 from otelmon.text import clip
@@ -23,6 +24,8 @@ TOP_ERRORS = 5
 # Groups left without a listed row are named in one line, up to this many.
 UNLISTED_GROUP_NAMES = 20
 _ERROR_KEY_CHARS = 120
+# Platform names in the subject are clipped so that the window at its end survives the header's limit.
+SUBJECT_NAME_CHARS = 30
 
 # The immediate alert's fate of a failure (alert_outbox.state) when it was not simply emailed.
 ALERT_LABELS = {
@@ -84,9 +87,9 @@ def time_span(start: datetime, end: datetime, zone: str) -> str:
     return f"{text} (ended {local})" if local else text
 
 
-def _row_view(row: Any, settings: Settings) -> dict[str, Any]:
-    view = failure_view(row, settings, stack_lines=0)
-    view["error_message"] = clip(view["error_message"], MESSAGE_CHARS)
+def _row_view(row: Any, settings: Settings, text: TextLimits) -> dict[str, Any]:
+    view = shortened(failure_view(row, settings, stack_lines=0), message_chars=text.message_chars,
+                     name_chars=text.name_chars)
     view["times"] = time_span(row.start_time, row.end_time, settings.display_timezone)
     state = row.alert_state
     view["alert_label"] = ALERT_LABELS.get(state or "", "")
@@ -99,15 +102,28 @@ def _error_key(row: Any) -> tuple[str, str]:
     return row.error_type or "Error", clip(first_line, _ERROR_KEY_CHARS) or ""
 
 
+@dataclass(frozen=True)
+class TextLimits:
+    """How long error messages and names may be in the email (an ellipsis marks a cut)."""
+
+    message_chars: int = MESSAGE_CHARS
+    name_chars: int | None = None
+    # A link filtered to one group carries its names percent-encoded (a CJK character in nine bytes):
+    # without them, a group's links open the dashboard over the whole window.
+    group_links: bool = True
+    unlisted_group_names: int = UNLISTED_GROUP_NAMES
+
+
 class DigestContent:
     """The digest's facts, computed once from ``get_new_failed_processes.sql`` rows (newest first);
     :meth:`context` lays them out for the templates with a given number of listed rows."""
 
     def __init__(self, rows: list[Any], settings: Settings, *, digest_id: int, window_start: datetime,
-                 window_end: datetime, window: timedelta) -> None:
+                 window_end: datetime, window: timedelta, text: TextLimits = TextLimits()) -> None:
         if not rows:
             raise ValueError("a digest needs at least one failure")
-        self.rows, self.settings = rows, settings
+        self.rows, self.settings, self.text = rows, settings, text
+        name = self._name
         self.window_start, self.window_end = window_start, window_end
         self.by_group: dict[tuple[str, str], list[Any]] = {}
         errors: Counter[tuple[str, str]] = Counter()
@@ -132,17 +148,21 @@ class DigestContent:
             "window_end": window_end,
             "window_text": f"{window_start:%Y-%m-%d %H:%M} – {window_end:%Y-%m-%d %H:%M} UTC",
             "display_tz": settings.display_timezone,
-            "platforms": Counter(row.platform for row in rows).most_common(),
-            "top_groups": [{"platform": k[0], "group": k[1], "count": len(by_group[k])}
+            "platforms": [(name(p), n) for p, n in Counter(row.platform for row in rows).most_common()],
+            "top_groups": [{"platform": name(k[0]), "group": name(k[1]), "count": len(by_group[k])}
                            for k in groups_ranked[:TOP_GROUPS]],
             "more_groups": max(len(by_group) - TOP_GROUPS, 0),
-            "first": _row_view(min(rows, key=lambda r: (r.end_time, r.id)), settings),
-            "last": _row_view(max(rows, key=lambda r: (r.end_time, r.id)), settings),
-            "top_errors": [{"error_type": k[0], "message": k[1], "count": n, "groups": len(error_groups[k])}
+            "first": _row_view(min(rows, key=lambda r: (r.end_time, r.id)), settings, text),
+            "last": _row_view(max(rows, key=lambda r: (r.end_time, r.id)), settings, text),
+            "top_errors": [{"error_type": name(k[0]), "message": clip(k[1], text.message_chars), "count": n,
+                            "groups": len(error_groups[k])}
                            for k, n in errors.most_common(TOP_ERRORS)],
             "suppressed_total": sum(1 for r in rows if r.alert_state == SUPPRESSED),
             "failures_url": failures_link(settings, window_start, window_end),
         }
+
+    def _name(self, value: str) -> str:
+        return clip(value, self.text.name_chars) or ""
 
     def context(self, row_limit: int) -> dict[str, Any]:
         """The templates' context with at most ``row_limit`` failures listed, shared fairly by the groups."""
@@ -151,13 +171,14 @@ class DigestContent:
         for key, share in zip(self.section_keys, shares, strict=True):
             members = self.by_group[key]
             section = {
-                "platform": key[0],
-                "group": key[1],
+                "platform": self._name(key[0]),
+                "group": self._name(key[1]),
                 "count": len(members),
                 "suppressed": sum(1 for r in members if r.alert_state == SUPPRESSED),
-                "rows": [_row_view(r, self.settings) for r in members[:share]],
+                "rows": [_row_view(r, self.settings, self.text) for r in members[:share]],
                 "hidden": len(members) - share,
-                "dashboard_url": failures_link(self.settings, self.window_start, self.window_end, key[0], key[1]),
+                "dashboard_url": failures_link(self.settings, self.window_start, self.window_end,
+                                               *(key if self.text.group_links else ())),
             }
             (sections if share else unlisted).append(section)
         listed = sum(len(s["rows"]) for s in sections)
@@ -166,7 +187,7 @@ class DigestContent:
             "sections": sections,
             "listed": listed,
             "not_listed": len(self.rows) - listed,
-            "unlisted_groups": unlisted[:UNLISTED_GROUP_NAMES],
+            "unlisted_groups": unlisted[:self.text.unlisted_group_names],
             "unlisted_group_total": len(unlisted),
             "unlisted_failures": sum(s["count"] for s in unlisted),
         }
@@ -174,7 +195,7 @@ class DigestContent:
 
 def subject(context: dict[str, Any]) -> str:
     total, groups = context["total"], context["group_total"]
-    platforms = ", ".join(name for name, _ in context["platforms"][:3])
+    platforms = ", ".join(clip(name, SUBJECT_NAME_CHARS) for name, _ in context["platforms"][:3])
     more = "…" if len(context["platforms"]) > 3 else ""
     return (
         f"[OtelMon] Digest: {total} new failure{'' if total == 1 else 's'} in {groups} "

@@ -14,7 +14,8 @@ STACK_LINE_CHARS = 300
 
 def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[str, Any]:
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
-    message = clip(data.get("error_message"), MESSAGE_CHARS)
+    full_message = data.get("error_message")
+    message = clip(full_message, MESSAGE_CHARS)
     lines = (data.get("stacktrace") or "").splitlines()
     shown = [clip(line, STACK_LINE_CHARS) for line in lines]
     shown = shown[:stack_lines]
@@ -31,6 +32,7 @@ def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[st
         "duration_seconds": (end - start).total_seconds() if start and end else None,
         "error_type": data.get("error_type"),
         "error_message": message,
+        "message_truncated": message != full_message,
         "stack_lines": shown,
         "stack_truncated": len(shown) < len(lines) or any(len(line) > STACK_LINE_CHARS for line in lines),
         "host": data.get("host"),
@@ -38,3 +40,16 @@ def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[st
         "trace_url": trace_url(settings, data.get("trace_id")),
         "fingerprint": data.get("fingerprint"),
     }
+
+
+def shortened(view: dict[str, Any], *, message_chars: int | None = None,
+              name_chars: int | None = None) -> dict[str, Any]:
+    """``view`` with its error message and names clipped (an ellipsis marks the cut), to fit an email."""
+    out = dict(view)
+    message = clip(view["error_message"], message_chars)
+    out["error_message"] = message
+    out["message_truncated"] = view.get("message_truncated", False) or message != view["error_message"]
+    for key in ("platform", "group", "process"):
+        if key in out:
+            out[key] = clip(out[key], name_chars)
+    return out

@@ -1,5 +1,9 @@
 """MIME assembly: multipart/alternative, clean headers, stable Message-IDs, a size ceiling.
 
+The ceiling is measured on the bytes handed to the SMTP client (``OutgoingEmail.size``), transfer
+encodings and CRLFs included: what the server receives, byte for byte. Everything stays 7-bit, so a
+server without 8BITMIME takes it too.
+
 Built with the compat32 MIME classes and serialised once: the modern ``EmailMessage`` header registry
 costs ~4 ms a message, too much at 100 alerts a second. Every header value passes ``clean_header``
 first, so the stricter parsing is not what keeps user data out of the headers.
@@ -24,6 +28,10 @@ MAX_EMAIL_BYTES = 100 * 1024
 _POLICY = policy.compat32.clone(linesep="\r\n", max_line_length=998)
 _UTF8_QP = charset.Charset("utf-8")
 _UTF8_QP.body_encoding = charset.QP  # readable in raw form and ~25 % smaller than base64 for markup
+# Quoted-printable writes each non-ASCII byte as three (a CJK character as nine); base64 grows
+# everything by a third. A part with much non-ASCII text is smaller in base64.
+_UTF8_BASE64 = charset.Charset("utf-8")
+_UTF8_BASE64.body_encoding = charset.BASE64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 
@@ -56,14 +64,28 @@ class OutgoingEmail:
 
     @property
     def size(self) -> int:
+        """Bytes on the wire: ``data`` is sent unchanged (aiosmtplib only dot-stuffs it in transit)."""
         return len(self.data)
+
+    @property
+    def fits(self) -> bool:
+        """Within the ceiling: the one test every composer applies."""
+        return self.size <= MAX_EMAIL_BYTES
 
 
 def _boundary() -> str:
-    """A boundary that cannot occur in the parts: both are quoted-printable, which writes every "=" as
-    "=3D", so no encoded line contains "=_". Chosen here, the generator need not search the parts for a
-    free one (a regex compiled per message, a third of the cost of building it)."""
+    """A boundary that cannot occur in the parts: quoted-printable writes every "=" as "=3D", and base64
+    has "=" only as padding at the end of a line, so no encoded line contains "=_". Chosen here, the
+    generator need not search the parts for a free one (a regex compiled per message, a third of the cost
+    of building it)."""
     return f"=_otelmon_{secrets.token_hex(12)}"
+
+
+def _body_charset(body: str) -> charset.Charset:
+    """The smaller transfer encoding for this part, estimated without encoding it twice."""
+    raw = body.encode("utf-8")
+    escaped = len(raw) - len(raw.decode("ascii", "ignore")) + raw.count(b"=")
+    return _UTF8_BASE64 if 4 * len(raw) < 3 * (len(raw) + 2 * escaped) else _UTF8_QP
 
 
 def _header(value: str) -> str | Header:
@@ -85,8 +107,8 @@ def build_message(
     msg["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation auto-replies to alerts
     for name, value in (headers or {}).items():
         msg[name] = _header(clean_header(value))
-    msg.attach(MIMEText(text, "plain", _UTF8_QP))
-    msg.attach(MIMEText(html, "html", _UTF8_QP))
+    msg.attach(MIMEText(text, "plain", _body_charset(text)))
+    msg.attach(MIMEText(html, "html", _body_charset(html)))
     return OutgoingEmail(
         mail_from=parseaddr(clean_header(mail_from, 320))[1],
         recipients=[parseaddr(a)[1] for a in addresses],
