@@ -14,9 +14,12 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from otelmon.otlp.decompress import decode_content
 from otelmon.otlp.errors import MalformedPayload, UnsupportedMediaType
 from otelmon.otlp.json_ids import rewrite_hex_ids
+from otelmon.text import clip
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+# An error message echoes part of the input (a 300-digit number, say); the client needs the gist only.
+_MESSAGE_CAP = 500
 
 
 def media_type(content_type: str | None) -> str:
@@ -44,12 +47,13 @@ def decode_request(
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise MalformedPayload(f"invalid JSON: {exc}") from None
+        raise MalformedPayload(clip(f"invalid JSON: {exc}", _MESSAGE_CAP)) from None
     rewrite_hex_ids(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise MalformedPayload(f"invalid OTLP JSON: {exc}") from None
+    except (json_format.ParseError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # OverflowError: a number past any integer field's range, such as "kind": 1e400.
+        raise MalformedPayload(clip(f"invalid OTLP JSON: {exc}", _MESSAGE_CAP)) from None
     return request
 
 

@@ -55,5 +55,5 @@ async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime
         m.database_up.set(1)
     m.ingest_requests.labels("200").inc()
     m.ingest_duration.observe(time.perf_counter() - started)
-    message = "; ".join(extraction.reasons)
-    return Response(encode_response(kind, extraction.rejected, message), media_type=kind)
+    message = "; ".join(extraction.reasons + stored.reasons)
+    return Response(encode_response(kind, extraction.rejected + stored.rejected, message), media_type=kind)
