@@ -11,6 +11,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from otelmon.config import Settings
 from otelmon.otlp.decompress import decode_content
 from otelmon.otlp.errors import MalformedPayload, UnsupportedMediaType
 from otelmon.otlp.json_ids import rewrite_hex_ids
@@ -30,6 +31,11 @@ def media_type(content_type: str | None) -> str:
             f"unsupported Content-Type {content_type!r}; use {PROTOBUF} or {JSON}"
         )
     return kind
+
+
+def body_limit(kind: str, settings: Settings) -> int:
+    """The size cap, on the wire and once decompressed, for a body of this media type."""
+    return min(settings.max_json_body_bytes, settings.max_body_bytes) if kind == JSON else settings.max_body_bytes
 
 
 def decode_request(

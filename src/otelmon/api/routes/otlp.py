@@ -11,15 +11,17 @@ from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
 from otelmon.api.runtime import Runtime
 from otelmon.failures.extract import Extraction, extract_failures
 from otelmon.ingest import StoreResult
-from otelmon.otlp.decode import decode_request, encode_response, media_type
+from otelmon.otlp.decode import body_limit, decode_request, encode_response, media_type
 
 router = APIRouter(tags=["otlp"])
 
 
-def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> tuple[Extraction, StoreResult]:
+def _ingest(
+    runtime: Runtime, body: bytes, kind: str, encoding: str | None, limit: int
+) -> tuple[Extraction, StoreResult]:
     # Runs in a worker thread: decoding a large batch and the database round trip must not
     # stall the event loop (health checks and other requests keep being served).
-    request = decode_request(body, kind, encoding, runtime.settings.max_body_bytes)
+    request = decode_request(body, kind, encoding, limit)
     extraction = extract_failures(request)
     return extraction, runtime.ingestor.store(extraction.failures)
 
@@ -40,9 +42,10 @@ def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> t
 async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     started = time.perf_counter()
     kind = media_type(request.headers.get("content-type"))
-    body = await read_body(request, runtime.settings.max_body_bytes)
+    limit = body_limit(kind, runtime.settings)
+    body = await read_body(request, limit)
     extraction, stored = await run_in_threadpool(
-        _ingest, runtime, body, kind, request.headers.get("content-encoding")
+        _ingest, runtime, body, kind, request.headers.get("content-encoding"), limit
     )
     if stored.created_ids:
         wake_alerts(request)
