@@ -34,6 +34,7 @@ def _ingest(
         200: {"description": "ExportTraceServiceResponse in the request's content type"},
         400: {"description": "malformed body"},
         401: {"description": "missing or wrong bearer token"},
+        408: {"description": "request body not received in time"},
         413: {"description": "body over the limit, before or after decompression"},
         415: {"description": "unsupported Content-Type or Content-Encoding"},
         503: {"description": "database unavailable; retry after Retry-After seconds"},
