@@ -11,7 +11,7 @@ import gzip
 import json
 import tempfile
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -45,16 +45,23 @@ def largest_json(limit: int) -> bytes:
     return b'{"resourceSpans":[' + b",".join([one] * copies) + b"]}"
 
 
-def reset_peak(pid: int) -> None:
-    # Linux: writing 5 to clear_refs resets VmHWM to the current RSS, so each body gets its own peak.
-    Path(f"/proc/{pid}/clear_refs").write_text("5")
-
-
-def measure(client: httpx.Client, pid: int, body: bytes, headers: dict[str, str]) -> tuple[int, float, float]:
-    reset_peak(pid)
-    started = time.perf_counter()
-    answer = client.post("/v1/traces", content=body, headers=headers)
-    return answer.status_code, time.perf_counter() - started, peak_rss_mib(pid)
+def serve_one(tmp: str, body: bytes, headers: dict[str, str], copies: int) -> tuple[str, float, float, float]:
+    """A fresh server per case (freed memory stays in the process, so a peak must start from idle), ``copies``
+    of the body sent at once: statuses, seconds until the last answer, idle and peak RSS in MiB."""
+    api = ApiServer({"OTELMON_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "OTELMON_ALERTS_ENABLED": "false"})
+    api.start()
+    try:
+        with httpx.Client(base_url=api.url, timeout=300) as client:
+            client.get("/healthz")
+            idle = peak_rss_mib(api.process.pid)
+            started = time.perf_counter()
+            with ThreadPoolExecutor(copies) as pool:
+                answers = list(pool.map(lambda _: client.post("/v1/traces", content=body, headers=headers),
+                                        range(copies)))
+            statuses = ",".join(sorted({str(a.status_code) for a in answers}))
+            return statuses, time.perf_counter() - started, idle, peak_rss_mib(api.process.pid)
+    finally:
+        api.stop()
 
 
 def main() -> None:
@@ -62,32 +69,21 @@ def main() -> None:
     parser.add_argument("--members", type=int, default=400_000)
     args = parser.parse_args()
     settings = Settings()
+    protobuf, json_type = {"content-type": "application/x-protobuf"}, {"content-type": "application/json"}
+    largest = largest_protobuf(settings.max_body_bytes)
+    cases = [
+        ("largest legal protobuf body", largest, protobuf, 1),
+        ("3 of them at once", largest, protobuf, 3),
+        ("largest legal OTLP JSON body", largest_json(settings.max_json_body_bytes), json_type, 1),
+        ("OTLP JSON at the protobuf limit", largest_json(settings.max_body_bytes), json_type, 1),
+        (f"{args.members:,} empty gzip members", gzip.compress(b"", mtime=0) * args.members,
+         {**protobuf, "content-encoding": "gzip"}, 1),
+    ]
     with tempfile.TemporaryDirectory() as tmp:
-        api = ApiServer({"OTELMON_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "OTELMON_ALERTS_ENABLED": "false"})
-        api.start()
-        try:
-            pid = api.process.pid
-            with httpx.Client(base_url=api.url, timeout=300) as client:
-                client.get("/healthz")
-                print(f"idle: peak RSS {peak_rss_mib(pid):.0f} MiB")
-                cases = [
-                    ("protobuf", largest_protobuf(settings.max_body_bytes), "application/x-protobuf"),
-                    ("OTLP JSON", largest_json(settings.max_json_body_bytes), "application/json"),
-                ]
-                for name, body, kind in cases:
-                    status, seconds, rss = measure(client, pid, body, {"content-type": kind})
-                    print(f"largest legal {name} body ({len(body) / MIB:.1f} MiB): {status} in {seconds:.1f} s, "
-                          f"peak RSS {rss:.0f} MiB")
-                json_body = largest_json(settings.max_body_bytes)
-                status, seconds, rss = measure(client, pid, json_body, {"content-type": "application/json"})
-                print(f"OTLP JSON at the protobuf limit ({settings.max_body_bytes / MIB:.0f} MiB): {status} in "
-                      f"{seconds:.1f} s, peak RSS {rss:.0f} MiB")
-                body = gzip.compress(b"", mtime=0) * args.members
-                headers = {"content-type": "application/x-protobuf", "content-encoding": "gzip"}
-                status, seconds, _ = measure(client, pid, body, headers)
-                print(f"{args.members:,} empty gzip members ({len(body) / MIB:.1f} MiB): {status} in {seconds:.2f} s")
-        finally:
-            api.stop()
+        for name, body, headers, copies in cases:
+            statuses, seconds, idle, peak = serve_one(tmp, body, headers, copies)
+            print(f"{name} ({len(body) / MIB:.1f} MiB): {statuses} in {seconds:.2f} s; "
+                  f"peak RSS {peak:.0f} MiB (idle {idle:.0f} MiB)")
 
 
 if __name__ == "__main__":

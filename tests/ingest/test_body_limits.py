@@ -1,4 +1,4 @@
-"""OTLP JSON has its own, lower size cap (parsing it takes about 24x its size in memory)."""
+"""OTLP JSON has its own, lower size cap (parsing it takes about 8x its size in memory)."""
 
 from __future__ import annotations
 
