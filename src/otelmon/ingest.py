@@ -209,7 +209,8 @@ def _tied_to_content(exc: DBAPIError, code: int | None) -> bool:
     if exc.connection_invalidated:
         return False
     if code is not None:
-        return code not in _UNAVAILABLE_CODES and not 2000 <= code < 3000
+        # A lock conflict that outlasted its retries is "not now" too.
+        return code not in _UNAVAILABLE_CODES | _DEADLOCK_CODES and not 2000 <= code < 3000
     # SQLite names no codes: its OperationalError is "database is locked", "disk I/O error", "unable to open".
     return not isinstance(exc, OperationalError)
 

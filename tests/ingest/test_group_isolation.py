@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import math
+import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 import httpx
+import pymysql
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from otelmon.alerting.outbox import enqueue_created
 from otelmon.config import Settings
 from otelmon.failures.model import Failure
-from otelmon.ingest import FailureIngestor
+from otelmon.ingest import FailureIngestor, _mysql_error_code, _tied_to_content
 from otelmon.storage.database import create_db_engine
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
@@ -118,3 +121,21 @@ def test_valid_and_bad_batches_sent_side_by_side_are_all_answered_200(start_api,
     # Every valid batch stored; the bad ones too, fitted (the NaN start time falls back to the span's end).
     assert runs == {f"run-{n}" for n in range(240)}
     assert "otelmon_database_up 1.0" in metrics
+
+
+@pytest.mark.parametrize(
+    ("error", "content"),
+    [
+        (DataError("INSERT", {}, pymysql.err.DataError(1264, "Out of range value for column 'try_number'")), True),
+        (IntegrityError("INSERT", {}, pymysql.err.IntegrityError(1048, "Column 'platform' cannot be null")), True),
+        (OperationalError("INSERT", {}, pymysql.err.OperationalError(1292, "Incorrect datetime value")), True),
+        (OperationalError("INSERT", {}, pymysql.err.OperationalError(2013, "Lost connection")), False),
+        (OperationalError("INSERT", {}, pymysql.err.OperationalError(1213, "Deadlock found")), False),
+        (OperationalError("INSERT", {}, pymysql.err.OperationalError(1021, "Disk full")), False),
+        (OperationalError("INSERT", {}, sqlite3.OperationalError("database is locked")), False),
+        (IntegrityError("INSERT", {}, sqlite3.IntegrityError("NOT NULL constraint failed")), True),
+    ],
+)
+def test_refusals_for_content_are_told_from_an_absent_database(error, content):
+    """Content errors are retried apart and end in partial_success; the rest are 503 for every batch."""
+    assert _tied_to_content(error, _mysql_error_code(error)) is content
