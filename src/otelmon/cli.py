@@ -27,6 +27,11 @@ def _serve(args: argparse.Namespace) -> int:
         port=args.port,
         log_level=level,
         timeout_keep_alive=30,
+        # Headers must arrive within a deadline (uvicorn has none); h11 bounds their size (16 KiB).
+        http="otelmon.api.http_protocol:H11WithHeaderDeadline",
+        h11_max_incomplete_event_size=16 * 1024,
+        # A stalled client must not hold up a restart: open requests get this long, then are cancelled.
+        timeout_graceful_shutdown=5,
         # Past this many open requests new ones get 503 rather than queueing without bound.
         limit_concurrency=args.limit_concurrency,
         access_log=args.access_log,

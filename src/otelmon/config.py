@@ -47,6 +47,8 @@ class Settings(BaseSettings):
     ingest_token: SecretStr | None = None
     # Checked on the wire and again after decompression, so a gzip bomb is a 413, not an OOM.
     max_body_bytes: int = Field(64 * MIB, ge=1024)
+    # Parsing OTLP JSON takes ~8x its size in memory (protobuf ~6x): a lower cap keeps its peak under protobuf's.
+    max_json_body_bytes: int = Field(16 * MIB, ge=1024)
     # What a 503 tells the collector to wait before retrying.
     retry_after_seconds: int = Field(5, ge=1)
 

@@ -5,6 +5,12 @@ becomes the writer, takes every batch waiting at that moment and commits them to
 caller its own result. A caller returns only after its rows are committed (or with the error that
 kept them out), so a 200 still means "stored"; the fixed cost of a transaction — a connection checkout,
 BEGIN, the id query, COMMIT and its log flush — is paid once for many requests.
+
+Isolation (docs/design.md, "OTLP/HTTP receiver"): every value is fitted to its column before it joins a
+group, and a group the database still refuses for its content (not for being away) is written again one
+batch at a time, then one failure at a time, so each caller gets the answer its own content deserves:
+``DatabaseUnavailable`` only when the same failures will succeed later, and a failure the database cannot
+take is reported back as rejected, never as an outage.
 """
 
 from __future__ import annotations
@@ -14,29 +20,44 @@ import threading
 import uuid
 from collections.abc import Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.storage.errors import DatabaseUnavailable
 from otelmon.storage.failures_repo import BatchOutcome, CreatedReader, insert_failures, select_created
+from otelmon.storage.rows import fit_failure
 from otelmon.storage.tables import Tables
+from otelmon.text import clip
 
 log = logging.getLogger(__name__)
 
 _DEADLOCK_CODES = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
+# Server errors that say "not now" rather than "not this": disk full, out of memory or resources, too many
+# connections, shutting down, network errors, read-only, interrupted or killed, statement time limits,
+# idle disconnect. Client-side codes (2000-2999: cannot connect, server gone away, lost connection) too.
+_UNAVAILABLE_CODES = {1021, 1037, 1038, 1041, 1040, 1053, 1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159,
+                      1160, 1161, 1203, 1290, 1317, 1836, 1927, 1969, 3024, 4031}
 _MAX_ATTEMPTS = 3
 # Bounds one shared transaction (and so the wait of the batches in it).
 _MAX_FAILURES_PER_TRANSACTION = 2000
+_MAX_REASONS = 5  # partial_success carries a sample of reasons, not one per refused failure
 
 
 @dataclass(frozen=True)
 class StoreResult:
     created_ids: list[int]
     duplicates: int
+    # Failures the database refused for their content (after fitting): for ``partial_success``.
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+class _ContentRefused(Exception):
+    """The database refused a transaction for what it held; the same rows would fail again."""
 
 
 @dataclass
@@ -61,7 +82,7 @@ class FailureIngestor:
         """Blocking: returns once the failures are committed; raises ``DatabaseUnavailable`` if not."""
         if not failures:
             return StoreResult([], 0)
-        mine = _Submission(failures, uuid.uuid4().hex, Future())
+        mine = _Submission([fit_failure(f) for f in failures], uuid.uuid4().hex, Future())
         with self._lock:
             self._waiting.append(mine)
             lead = not self._writing
@@ -79,23 +100,65 @@ class FailureIngestor:
                     self._writing = False
                     return
             try:
-                created = self._store_with_retries(group)
-            except DatabaseUnavailable as exc:
-                for submission in group:
-                    submission.result.set_exception(exc)
-                continue
+                self._commit(group)
             except BaseException as exc:  # noqa: BLE001 - never leave a caller waiting on a dead writer
                 with self._lock:
                     stranded, self._waiting = self._waiting, []
                     self._writing = False
                 for submission in group + stranded:
-                    submission.result.set_exception(exc)
+                    if not submission.result.done():
+                        submission.result.set_exception(exc)
                 raise
+
+    def _commit(self, group: list[_Submission]) -> None:
+        """Commit the group and answer each of its callers."""
+        try:
+            created = self._store_with_retries(group)
+        except DatabaseUnavailable as exc:
             for submission in group:
-                outcome = created[submission.ingest_id]
-                submission.result.set_result(
-                    StoreResult(outcome.created_ids, outcome.identities - len(outcome.created_ids))
-                )
+                submission.result.set_exception(exc)
+            return
+        except _ContentRefused as exc:
+            if len(group) > 1:
+                log.info("a shared transaction was refused for its content; writing its %d batches one by one",
+                         len(group))
+                for submission in group:
+                    self._commit([submission])
+            else:
+                log.info("a batch was refused for its content (%s); writing its failures one by one", exc)
+                try:
+                    group[0].result.set_result(self._store_each(group[0]))
+                except DatabaseUnavailable as unavailable:  # rows stored before it stay: redelivery is idempotent
+                    group[0].result.set_exception(unavailable)
+            return
+        for submission in group:
+            outcome = created[submission.ingest_id]
+            submission.result.set_result(
+                StoreResult(outcome.created_ids, outcome.identities - len(outcome.created_ids))
+            )
+
+    def _store_each(self, submission: _Submission) -> StoreResult:
+        """One transaction per failure: those the database refuses are rejected, the others stored.
+
+        Each transaction has its own ingest id, so the read-back (and the alert outbox) sees only its row.
+        """
+        created: list[int] = []
+        stored: set[str] = set()
+        reasons: list[str] = []
+        rejected = 0
+        for failure in submission.failures:
+            single = _Submission([failure], uuid.uuid4().hex, submission.result)
+            try:
+                outcome = self._store_with_retries([single])[single.ingest_id]
+            except _ContentRefused as exc:
+                rejected += 1
+                if len(reasons) < _MAX_REASONS:
+                    reasons.append(f"failure {clip(failure.process, 80)!r}: the database refused it: {exc}")
+                continue
+            created += outcome.created_ids
+            stored.add(failure.identity_key)
+        created.sort()
+        return StoreResult(created, len(stored) - len(created), rejected, reasons)
 
     def _store_with_retries(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
@@ -106,11 +169,16 @@ class FailureIngestor:
                 if code in _DEADLOCK_CODES and attempt < _MAX_ATTEMPTS:
                     log.info("retrying failure batch after lock conflict (attempt %d)", attempt)
                     continue
+                if _tied_to_content(exc, code):
+                    raise _ContentRefused(clip(str(exc.orig or exc), 300)) from exc
                 log.warning("database refused a failure batch: %s", exc.__class__.__name__, exc_info=True)
                 raise DatabaseUnavailable(str(exc.orig or exc)) from exc
             except SQLAlchemyError as exc:
                 log.warning("database error while storing failures", exc_info=True)
                 raise DatabaseUnavailable(str(exc)) from exc
+            except (ValueError, TypeError, OverflowError) as exc:
+                # The driver could not convert a value (sqlite3: "Python int too large to convert").
+                raise _ContentRefused(clip(f"{exc.__class__.__name__}: {exc}", 300)) from exc
         raise AssertionError("unreachable")
 
     def _store_once(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
@@ -130,6 +198,21 @@ def _take(waiting: list[_Submission]) -> list[_Submission]:
         group.append(submission)
         size += len(submission.failures)
     return group
+
+
+def _tied_to_content(exc: DBAPIError, code: int | None) -> bool:
+    """Whether a refusal is about the rows (retry them apart) rather than the database being away.
+
+    Unknown errors count as content: writing a group apart costs a few transactions, whereas calling a
+    content error an outage answers 503 to every batch in the group and has the senders retry for ever.
+    """
+    if exc.connection_invalidated:
+        return False
+    if code is not None:
+        # A lock conflict that outlasted its retries is "not now" too.
+        return code not in _UNAVAILABLE_CODES | _DEADLOCK_CODES and not 2000 <= code < 3000
+    # SQLite names no codes: its OperationalError is "database is locked", "disk I/O error", "unable to open".
+    return not isinstance(exc, OperationalError)
 
 
 def _mysql_error_code(exc: DBAPIError) -> int | None:

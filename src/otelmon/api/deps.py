@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from otelmon.api.runtime import Runtime
-from otelmon.otlp.errors import MalformedPayload, PayloadTooLarge
+from otelmon.otlp.errors import MalformedPayload, PayloadTooLarge, RequestTimeout
+
+# A stalled body is dropped (408) rather than holding its connection, and a place under uvicorn's
+# --limit-concurrency, for ever; the total bounds a client that trickles a byte at a time.
+BODY_IDLE_TIMEOUT_SECONDS = 10.0
+BODY_TOTAL_TIMEOUT_SECONDS = 120.0
 
 
 async def get_runtime(request: Request) -> Runtime:
@@ -49,7 +55,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise MalformedPayload("invalid Content-Length") from None
     chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    stream = request.stream()
+    deadline = asyncio.get_running_loop().time() + BODY_TOTAL_TIMEOUT_SECONDS
+    while True:
+        wait = min(BODY_IDLE_TIMEOUT_SECONDS, deadline - asyncio.get_running_loop().time())
+        try:
+            chunk = await asyncio.wait_for(anext(stream), max(wait, 0))
+        except StopAsyncIteration:
+            break
+        except asyncio.TimeoutError:
+            raise RequestTimeout("request body not received in time") from None
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -39,9 +40,13 @@ def from_unix_nanos(nanos: int) -> datetime | None:
 
 
 def to_naive_utc(moment: datetime) -> datetime:
+    """Naive UTC; a moment whose UTC falls outside Python's years 1..9999 becomes the nearest end."""
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    try:
+        return moment.astimezone(timezone.utc).replace(tzinfo=None)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is in year 0 in UTC
+        return datetime.min if moment.year == 1 else datetime.max
 
 
 def parse_time(value: Any) -> datetime | None:
@@ -64,7 +69,7 @@ def parse_time(value: Any) -> datetime | None:
 
 
 def _from_epoch_number(number: float) -> datetime | None:
-    if number <= 0:
+    if not math.isfinite(number) or number <= 0:
         return None
     if number > 1e17:
         number /= 1e9
@@ -88,8 +93,8 @@ def as_int(value: Any) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: a double infinity
         try:
             return int(float(value))
-        except (TypeError, ValueError, OverflowError):
+        except (TypeError, ValueError, OverflowError):  # "nan", "inf", not a number at all
             return None

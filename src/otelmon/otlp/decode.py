@@ -11,12 +11,16 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from otelmon.config import Settings
 from otelmon.otlp.decompress import decode_content
 from otelmon.otlp.errors import MalformedPayload, UnsupportedMediaType
 from otelmon.otlp.json_ids import rewrite_hex_ids
+from otelmon.text import clip
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
+# An error message echoes part of the input (a 300-digit number, say); the client needs the gist only.
+_MESSAGE_CAP = 500
 
 
 def media_type(content_type: str | None) -> str:
@@ -27,6 +31,11 @@ def media_type(content_type: str | None) -> str:
             f"unsupported Content-Type {content_type!r}; use {PROTOBUF} or {JSON}"
         )
     return kind
+
+
+def body_limit(kind: str, settings: Settings) -> int:
+    """The size cap, on the wire and once decompressed, for a body of this media type."""
+    return min(settings.max_json_body_bytes, settings.max_body_bytes) if kind == JSON else settings.max_body_bytes
 
 
 def decode_request(
@@ -44,12 +53,13 @@ def decode_request(
     try:
         document = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        raise MalformedPayload(f"invalid JSON: {exc}") from None
+        raise MalformedPayload(clip(f"invalid JSON: {exc}", _MESSAGE_CAP)) from None
     rewrite_hex_ids(document)
     try:
         json_format.ParseDict(document, request, ignore_unknown_fields=True)
-    except (json_format.ParseError, ValueError, TypeError, RecursionError) as exc:
-        raise MalformedPayload(f"invalid OTLP JSON: {exc}") from None
+    except (json_format.ParseError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        # OverflowError: a number past any integer field's range, such as "kind": 1e400.
+        raise MalformedPayload(clip(f"invalid OTLP JSON: {exc}", _MESSAGE_CAP)) from None
     return request
 
 

@@ -13,6 +13,10 @@ class MalformedPayload(OtlpError):
     status_code = 400
 
 
+class RequestTimeout(OtlpError):
+    status_code = 408
+
+
 class PayloadTooLarge(OtlpError):
     status_code = 413
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
 from datetime import datetime
 from typing import Any
 
@@ -14,6 +16,33 @@ from otelmon.text import clip
 # MEDIUMTEXT holds 16 MiB; these caps keep one runaway span from filling a row (and an email).
 TEXT_CAPS = {"error_message": 64 * 1024, "stacktrace": 1024 * 1024, "attributes": 256 * 1024}
 _ATTRIBUTE_VALUE_CAP = 4096
+# What every backend can hold: MariaDB's INT and DATETIME ranges (SQLite's are wider).
+INT_RANGE = (-(2**31), 2**31 - 1)
+DATETIME_RANGE = (datetime(1000, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999))
+
+
+def fit_failure(failure: Failure) -> Failure:
+    """The failure with every number and time moved into the range its column holds.
+
+    Done before a failure joins a shared transaction, so a value the database would refuse never fails
+    the batches committed with it; strings are fitted when the row is built (``failure_row``).
+    """
+    try_number = failure.try_number
+    if try_number is not None:
+        try_number = min(max(try_number, INT_RANGE[0]), INT_RANGE[1])
+    start, end = (min(max(t, DATETIME_RANGE[0]), DATETIME_RANGE[1]) for t in (failure.start_time, failure.end_time))
+    if (try_number, start, end) == (failure.try_number, failure.start_time, failure.end_time):
+        return failure
+    return dataclasses.replace(failure, try_number=try_number, start_time=start, end_time=end)
+
+
+def _storable_text(text: str) -> str:
+    # Lone surrogates (JSON "\ud800") have no UTF-8 form: the driver would fail the whole statement.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
 
 
 def _attributes_json(attributes: dict[str, Any], limit: int) -> str:
@@ -24,9 +53,11 @@ def _attributes_json(attributes: dict[str, Any], limit: int) -> str:
             return {key: shrink(v) for key, v in value.items()}
         if isinstance(value, list):
             return [shrink(v) for v in value[:100]]
+        if isinstance(value, float) and not math.isfinite(value):
+            return str(value)  # NaN and Infinity are not JSON: readers of the row would choke
         return value
 
-    encoded = json.dumps(shrink(attributes), ensure_ascii=False, default=str)
+    encoded = json.dumps(shrink(attributes), ensure_ascii=False, default=str, allow_nan=False)
     if len(encoded) <= limit:
         return encoded
     return json.dumps({"truncated": True, "size": len(encoded)})
@@ -60,7 +91,7 @@ def failure_row(table: Table, failure: Failure, received_at: datetime, ingest_id
     for name, value in row.items():
         if isinstance(value, str):
             limit = getattr(table.c[name].type, "length", None) or TEXT_CAPS.get(name)
-            row[name] = clip(value, limit)
+            row[name] = _storable_text(clip(value, limit))
     return row
 
 

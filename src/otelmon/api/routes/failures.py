@@ -34,6 +34,8 @@ _REPORT_LIMIT_BYTES = 2 * 1024 * 1024
 def _store_report(runtime: Runtime, report: FailureReport) -> tuple[int, bool]:
     failure = report.to_failure()
     stored = runtime.ingestor.store([failure])
+    if stored.rejected:
+        raise HTTPException(422, stored.reasons[0])
     if stored.created_ids:
         return stored.created_ids[0], True
     with runtime.engine.connect() as conn:

@@ -12,7 +12,7 @@ from otelmon.api.responses import otlp_status
 from otelmon.api.runtime import Runtime
 from otelmon.failures.extract import Extraction, extract_failures
 from otelmon.ingest import StoreResult
-from otelmon.otlp.decode import JSON, PROTOBUF, decode_request, encode_response, media_type
+from otelmon.otlp.decode import JSON, PROTOBUF, body_limit, decode_request, encode_response, media_type
 
 router = APIRouter(tags=["otlp"])
 
@@ -36,10 +36,12 @@ _EXPORT_RESPONSE = {
 }
 
 
-def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> tuple[Extraction, StoreResult]:
+def _ingest(
+    runtime: Runtime, body: bytes, kind: str, encoding: str | None, limit: int
+) -> tuple[Extraction, StoreResult]:
     # Runs in a worker thread: decoding a large batch and the database round trip must not
     # stall the event loop (health checks and other requests keep being served).
-    request = decode_request(body, kind, encoding, runtime.settings.max_body_bytes)
+    request = decode_request(body, kind, encoding, limit)
     extraction = extract_failures(request)
     return extraction, runtime.ingestor.store(extraction.failures)
 
@@ -52,6 +54,7 @@ def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> t
     responses={
         200: _EXPORT_RESPONSE,
         400: otlp_status("malformed body"),
+        408: otlp_status("request body not received in time"),
         413: otlp_status("body over the limit, before or after decompression"),
         415: otlp_status("unsupported Content-Type or Content-Encoding"),
     },
@@ -60,9 +63,10 @@ def _ingest(runtime: Runtime, body: bytes, kind: str, encoding: str | None) -> t
 async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime)) -> Response:
     started = time.perf_counter()
     kind = media_type(request.headers.get("content-type"))
-    body = await read_body(request, runtime.settings.max_body_bytes)
+    limit = body_limit(kind, runtime.settings)
+    body = await read_body(request, limit)
     extraction, stored = await run_in_threadpool(
-        _ingest, runtime, body, kind, request.headers.get("content-encoding")
+        _ingest, runtime, body, kind, request.headers.get("content-encoding"), limit
     )
     if stored.created_ids:
         wake_alerts(request)
@@ -75,5 +79,5 @@ async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime
         m.database_up.set(1)
     m.ingest_requests.labels("200").inc()
     m.ingest_duration.observe(time.perf_counter() - started)
-    message = "; ".join(extraction.reasons)
-    return Response(encode_response(kind, extraction.rejected, message), media_type=kind)
+    message = "; ".join(extraction.reasons + stored.reasons)
+    return Response(encode_response(kind, extraction.rejected + stored.rejected, message), media_type=kind)
