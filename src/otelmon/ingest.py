@@ -27,7 +27,12 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
-from otelmon.storage.errors import DatabaseUnavailable
+from otelmon.storage.errors import (
+    MYSQL_LOCK_CONFLICT_CODES,
+    DatabaseUnavailable,
+    mysql_code_is_transient,
+    mysql_error_code,
+)
 from otelmon.storage.failures_repo import BatchOutcome, CreatedReader, insert_failures, select_created
 from otelmon.storage.rows import fit_failure
 from otelmon.storage.tables import Tables
@@ -35,12 +40,6 @@ from otelmon.text import clip
 
 log = logging.getLogger(__name__)
 
-_DEADLOCK_CODES = {1213, 1205}  # ER_LOCK_DEADLOCK, ER_LOCK_WAIT_TIMEOUT
-# Server errors that say "not now" rather than "not this": disk full, out of memory or resources, too many
-# connections, shutting down, network errors, read-only, interrupted or killed, statement time limits,
-# idle disconnect. Client-side codes (2000-2999: cannot connect, server gone away, lost connection) too.
-_UNAVAILABLE_CODES = {1021, 1037, 1038, 1041, 1040, 1053, 1152, 1153, 1154, 1155, 1156, 1157, 1158, 1159,
-                      1160, 1161, 1203, 1290, 1317, 1836, 1927, 1969, 3024, 4031}
 _MAX_ATTEMPTS = 3
 # Bounds one shared transaction (and so the wait of the batches in it).
 _MAX_FAILURES_PER_TRANSACTION = 2000
@@ -165,8 +164,8 @@ class FailureIngestor:
             try:
                 return self._store_once(group)
             except DBAPIError as exc:
-                code = _mysql_error_code(exc)
-                if code in _DEADLOCK_CODES and attempt < _MAX_ATTEMPTS:
+                code = mysql_error_code(exc)
+                if code in MYSQL_LOCK_CONFLICT_CODES and attempt < _MAX_ATTEMPTS:
                     log.info("retrying failure batch after lock conflict (attempt %d)", attempt)
                     continue
                 if _tied_to_content(exc, code):
@@ -210,11 +209,7 @@ def _tied_to_content(exc: DBAPIError, code: int | None) -> bool:
         return False
     if code is not None:
         # A lock conflict that outlasted its retries is "not now" too.
-        return code not in _UNAVAILABLE_CODES | _DEADLOCK_CODES and not 2000 <= code < 3000
+        return not mysql_code_is_transient(code)
     # SQLite names no codes: its OperationalError is "database is locked", "disk I/O error", "unable to open".
     return not isinstance(exc, OperationalError)
 
-
-def _mysql_error_code(exc: DBAPIError) -> int | None:
-    args = getattr(exc.orig, "args", ())
-    return args[0] if args and isinstance(args[0], int) else None

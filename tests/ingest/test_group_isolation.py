@@ -18,8 +18,9 @@ from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from otelmon.alerting.outbox import enqueue_created
 from otelmon.config import Settings
 from otelmon.failures.model import Failure
-from otelmon.ingest import FailureIngestor, _mysql_error_code, _tied_to_content
+from otelmon.ingest import FailureIngestor, _tied_to_content
 from otelmon.storage.database import create_db_engine
+from otelmon.storage.errors import mysql_error_code
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
 from tests.ingest.otlp_bodies import START_NANOS, error_span, protobuf, request_of
@@ -138,4 +139,4 @@ def test_valid_and_bad_batches_sent_side_by_side_are_all_answered_200(start_api,
 )
 def test_refusals_for_content_are_told_from_an_absent_database(error, content):
     """Content errors are retried apart and end in partial_success; the rest are 503 for every batch."""
-    assert _tied_to_content(error, _mysql_error_code(error)) is content
+    assert _tied_to_content(error, mysql_error_code(error)) is content

@@ -36,10 +36,9 @@ def _iso_text(value: Any) -> Any:
 
 
 def _to_stored_utc(moment: datetime) -> datetime:
-    try:
-        return to_naive_utc(moment)
-    except OverflowError:
-        raise ValueError("time outside the range 0001-01-01 to 9999-12-31 in UTC") from None
+    # A moment whose UTC is outside years 1..9999 becomes the nearest end: as a filter that means "from the
+    # start" or "to the end"; a time to be stored is then refused by _storable.
+    return to_naive_utc(moment)
 
 
 def _storable(moment: datetime) -> datetime:
