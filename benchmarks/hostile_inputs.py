@@ -45,10 +45,12 @@ def largest_json(limit: int) -> bytes:
     return b'{"resourceSpans":[' + b",".join([one] * copies) + b"]}"
 
 
-def serve_one(tmp: str, body: bytes, headers: dict[str, str], copies: int) -> tuple[str, float, float, float]:
+def serve_one(tmp: str, body: bytes, headers: dict[str, str], copies: int,
+              extra_env: dict[str, str] | None = None) -> tuple[str, float, float, float]:
     """A fresh server per case (freed memory stays in the process, so a peak must start from idle), ``copies``
     of the body sent at once: statuses, seconds until the last answer, idle and peak RSS in MiB."""
-    api = ApiServer({"OTELMON_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "OTELMON_ALERTS_ENABLED": "false"})
+    api = ApiServer({"OTELMON_DATABASE_URL": f"sqlite:///{tmp}/bench.db", "OTELMON_ALERTS_ENABLED": "false",
+                     **(extra_env or {})})
     api.start()
     try:
         with httpx.Client(base_url=api.url, timeout=300) as client:
@@ -67,7 +69,9 @@ def serve_one(tmp: str, body: bytes, headers: dict[str, str], copies: int) -> tu
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--members", type=int, default=400_000)
+    parser.add_argument("--malloc-arena-max", help="MALLOC_ARENA_MAX for the server (the API image sets 2)")
     args = parser.parse_args()
+    extra_env = {"MALLOC_ARENA_MAX": args.malloc_arena_max} if args.malloc_arena_max else {}
     settings = Settings()
     protobuf, json_type = {"content-type": "application/x-protobuf"}, {"content-type": "application/json"}
     largest = largest_protobuf(settings.max_body_bytes)
@@ -81,7 +85,7 @@ def main() -> None:
     ]
     with tempfile.TemporaryDirectory() as tmp:
         for name, body, headers, copies in cases:
-            statuses, seconds, idle, peak = serve_one(tmp, body, headers, copies)
+            statuses, seconds, idle, peak = serve_one(tmp, body, headers, copies, extra_env)
             print(f"{name} ({len(body) / MIB:.1f} MiB): {statuses} in {seconds:.2f} s; "
                   f"peak RSS {peak:.0f} MiB (idle {idle:.0f} MiB)")
 

@@ -34,5 +34,7 @@ def test_every_cited_section_exists() -> None:
             for section in re.findall(r'"([^"]+)"', match.group(1)):
                 cited.setdefault(re.sub(r"\s+", " ", section).strip(), path.relative_to(REPO))
     assert cited, "no citation of docs/design.md found: the pattern no longer matches how the code cites it"
-    missing = {section: str(path) for section, path in cited.items() if section not in known}
+    # A heading may carry a parenthetical the citation leaves out: "OTLP/HTTP receiver (the collector's ...)".
+    missing = {section: str(path) for section, path in cited.items()
+               if not any(h == section or h.startswith(f"{section} (") for h in known)}
     assert missing == {}

@@ -41,7 +41,10 @@ def _error_response(request: Request, status: int, message: str, headers: dict |
 async def _otlp_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, OtlpError)
     _count(request, exc.status_code)
-    return _error_response(request, exc.status_code, exc.message)
+    # A 503 (the parse budget is taken) is "retry later": the collector keeps the batch and retries it.
+    headers = {"Retry-After": str(request.app.state.runtime.settings.retry_after_seconds)} \
+        if exc.status_code == 503 else None
+    return _error_response(request, exc.status_code, exc.message, headers=headers)
 
 
 def _unavailable(request: Request) -> Response:

@@ -13,6 +13,7 @@ from otelmon.alerting.outbox import enqueue_created
 from otelmon.config import Settings
 from otelmon.ingest import FailureIngestor
 from otelmon.metrics import Metrics
+from otelmon.otlp.budget import ParseBudget
 from otelmon.storage.database import create_db_engine
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
@@ -31,6 +32,8 @@ class Runtime:
     tables: Tables
     ingestor: FailureIngestor
     metrics: Metrics
+    # Bodies parsed at once, in bytes: one largest legal body, or many small ones (otlp/budget.py).
+    parse_budget: ParseBudget
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
@@ -40,7 +43,8 @@ class Runtime:
         metrics = Metrics()
         metrics.database_up.set(1)
         read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
-        return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics)
+        return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics,
+                   ParseBudget(settings.max_body_bytes))
 
     def close(self) -> None:
         self.engine.dispose()

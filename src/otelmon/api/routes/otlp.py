@@ -12,9 +12,14 @@ from otelmon.api.responses import otlp_status
 from otelmon.api.runtime import Runtime
 from otelmon.failures.extract import Extraction, extract_failures
 from otelmon.ingest import StoreResult
-from otelmon.otlp.decode import JSON, PROTOBUF, body_limit, decode_request, encode_response, media_type
+from otelmon.otlp.decode import JSON, PROTOBUF, body_limit, encode_response, media_type, parse_cost, parse_request
+from otelmon.otlp.decompress import decode_content
 
 router = APIRouter(tags=["otlp"])
+
+# How long a request waits for its share of the parse budget before a 503 asks its sender to retry: the
+# largest legal body parses in about a second, so this covers a queue of large batches.
+_PARSE_WAIT_SECONDS = 30.0
 
 # The body is read raw (size-capped, maybe gzip) and decoded by the OTLP decoder, so FastAPI cannot infer
 # it: declared here. Both are OTLP's ExportTrace* messages; their full schemas are OpenTelemetry's.
@@ -41,8 +46,11 @@ def _ingest(
 ) -> tuple[Extraction, StoreResult]:
     # Runs in a worker thread: decoding a large batch and the database round trip must not
     # stall the event loop (health checks and other requests keep being served).
-    request = decode_request(body, kind, encoding, limit)
-    extraction = extract_failures(request)
+    raw = decode_content(body, encoding, limit)
+    # Parsed within the budget, released before the database round trip: the parsed request is the large
+    # object, the failures extracted from it are few.
+    with runtime.parse_budget.hold(parse_cost(raw, kind), _PARSE_WAIT_SECONDS):
+        extraction = extract_failures(parse_request(raw, kind))
     return extraction, runtime.ingestor.store(extraction.failures)
 
 
