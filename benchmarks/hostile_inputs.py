@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -72,12 +73,16 @@ def main() -> None:
     parser.add_argument("--malloc-arena-max", help="MALLOC_ARENA_MAX for the server (the API image sets 2)")
     args = parser.parse_args()
     extra_env = {"MALLOC_ARENA_MAX": args.malloc_arena_max} if args.malloc_arena_max else {}
+    # The server gets the body limits this process reads (the harness passes no OTELMON_ variable on).
+    extra_env |= {name: value for name, value in os.environ.items()
+                  if name in ("OTELMON_MAX_BODY_BYTES", "OTELMON_MAX_JSON_BODY_BYTES")}
     settings = Settings()
     protobuf, json_type = {"content-type": "application/x-protobuf"}, {"content-type": "application/json"}
     largest = largest_protobuf(settings.max_body_bytes)
     cases = [
         ("largest legal protobuf body", largest, protobuf, 1),
         ("3 of them at once", largest, protobuf, 3),
+        ("10 of them at once (past the three held: 503 + Retry-After)", largest, protobuf, 10),
         ("largest legal OTLP JSON body", largest_json(settings.max_json_body_bytes), json_type, 1),
         ("OTLP JSON at the protobuf limit", largest_json(settings.max_body_bytes), json_type, 1),
         (f"{args.members:,} empty gzip members", gzip.compress(b"", mtime=0) * args.members,

@@ -1,4 +1,4 @@
-"""The parse budget: bodies parsed at once are bounded in bytes, whatever the number of clients."""
+"""Byte budgets: bodies held and parsed at once are bounded in bytes, whatever the number of clients."""
 
 from __future__ import annotations
 
@@ -6,13 +6,13 @@ import threading
 
 import pytest
 
-from otelmon.otlp.budget import ParseBudget, ParseBudgetExhausted
+from otelmon.otlp.budget import BudgetExhausted, ByteBudget
 
 
 def test_a_body_larger_than_the_budget_still_gets_the_whole_budget():
-    budget = ParseBudget(100)
+    budget = ByteBudget(100, "bodies being parsed")
     with budget.hold(10_000, timeout=1):
-        with pytest.raises(ParseBudgetExhausted) as refused:
+        with pytest.raises(BudgetExhausted) as refused:
             with budget.hold(1, timeout=0.05):
                 pass
     assert refused.value.status_code == 503
@@ -21,7 +21,7 @@ def test_a_body_larger_than_the_budget_still_gets_the_whole_budget():
 
 
 def test_a_second_large_body_waits_until_the_first_is_parsed_and_small_ones_share():
-    budget = ParseBudget(100)
+    budget = ByteBudget(100, "bodies being parsed")
     first_holds, release_first, second_holds = threading.Event(), threading.Event(), threading.Event()
 
     def first() -> None:

@@ -41,6 +41,13 @@ _EXPORT_RESPONSE = {
 }
 
 
+def _declared_size(request: Request, limit: int) -> int:
+    """What the body will take in memory: its Content-Length, or the limit when it has none (read_body checks
+    the header itself)."""
+    declared = request.headers.get("content-length", "")
+    return min(int(declared), limit) if declared.isdigit() else limit
+
+
 def _ingest(
     runtime: Runtime, body: bytes, kind: str, encoding: str | None, limit: int
 ) -> tuple[Extraction, StoreResult]:
@@ -72,10 +79,13 @@ async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime
     started = time.perf_counter()
     kind = media_type(request.headers.get("content-type"))
     limit = body_limit(kind, runtime.settings)
-    body = await read_body(request, limit)
-    extraction, stored = await run_in_threadpool(
-        _ingest, runtime, body, kind, request.headers.get("content-encoding"), limit
-    )
+    # Not waited for (timeout 0): queueing here would hold the event loop; the sender retries after a 503.
+    with runtime.body_budget.hold(_declared_size(request, limit), timeout=0):
+        body = await read_body(request, limit)
+        extraction, stored = await run_in_threadpool(
+            _ingest, runtime, body, kind, request.headers.get("content-encoding"), limit
+        )
+        del body
     if stored.created_ids:
         wake_alerts(request)
     m = runtime.metrics
