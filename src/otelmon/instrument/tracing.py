@@ -68,15 +68,7 @@ def step(name: str, **attributes: Any) -> Iterator[Span]:
     Under a traced call or task try it is a step of that try; alone, it is a try of its own (process =
     ``name``), whose own nested steps are its steps.
     """
-    try:
-        opened = _open_step(name, attributes)
-    except Exception:  # noqa: BLE001 - the step's code runs untraced rather than not at all
-        log.exception("OtelMon tracing failed; the step runs untraced")
-        opened = None
-    if opened is None:
-        yield trace.INVALID_SPAN
-        return
-    with opened as span:
+    with _entered(lambda: _open_step(name, attributes), "the step") as span:
         yield span
 
 
@@ -86,10 +78,18 @@ def _traced_call(label: str, explicit: Mapping[str, Any]) -> Iterator[Span]:
         with step(label) as span:
             yield span
         return
+    with _entered(lambda: _owned(get_tracer(), label, job_identity(label, **explicit), None, {}), label) as span:
+        yield span
+
+
+@contextmanager
+def _entered(open_span: Callable[[], Any], what: str) -> Iterator[Span]:
+    """The span context manager ``open_span`` gives, entered; INVALID_SPAN when it gives none (tracing opted
+    out). Tracing that fails lets the code run untraced rather than not at all."""
     try:
-        opened = _owned(get_tracer(), label, job_identity(label, **explicit), None, {})
-    except Exception:  # noqa: BLE001 - run the function untraced rather than not at all
-        log.exception("OtelMon tracing failed; %s runs untraced", label)
+        opened = open_span()
+    except Exception:  # noqa: BLE001 - the user's code must run whatever tracing does
+        log.exception("OtelMon tracing failed; %s runs untraced", what)
         opened = None
     if opened is None:
         yield trace.INVALID_SPAN
