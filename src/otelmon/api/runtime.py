@@ -49,7 +49,7 @@ class Runtime:
         read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
         return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics,
                    ByteBudget(_BODIES_HELD * settings.max_body_bytes, "request bodies in memory"),
-                   ByteBudget(settings.max_body_bytes, "bodies being parsed"))
+                   ByteBudget(settings.max_body_bytes, "bodies being parsed", trim_after=True))
 
     def close(self) -> None:
         self.engine.dispose()

@@ -28,9 +28,12 @@ class BudgetExhausted(OtlpError):
 
 
 class ByteBudget:
-    def __init__(self, capacity: int, what: str) -> None:
+    def __init__(self, capacity: int, what: str, *, trim_after: bool = False) -> None:
+        """``trim_after``: give freed memory back to the system after a large share (see below); only for a
+        budget held in worker threads, since trimming a large heap can take milliseconds."""
         self.capacity = capacity
         self.what = what
+        self.trim_after = trim_after
         self._free = capacity
         self._changed = threading.Condition()
 
@@ -49,7 +52,7 @@ class ByteBudget:
         try:
             yield
         finally:
-            if share >= _TRIM_FROM_BYTES:
+            if self.trim_after and share >= _TRIM_FROM_BYTES:
                 _return_freed_memory()
             with self._changed:
                 self._free += share
