@@ -98,14 +98,19 @@ def test_a_failing_try_carries_its_last_lines_masked_and_a_record_after_the_try_
     assert failure.log_tail == span.attributes[TAIL]
     assert TAIL not in failure.attributes["span"]  # stored once, in its own column
 
+    # A logger whose name looks like a key is no "key: value" pair: only messages are masked.
+    tokens = logging.getLogger("auth.tokens")
+
     @trace_log.traced(process="again")
     def again():
         log.warning("second try")
+        tokens.warning("refreshed 5 tokens")
         raise ValueError("again")
 
     with pytest.raises(ValueError):
         again()
-    assert lines(recorded.spans()["again"].attributes[TAIL]) == ["second try"]
+    tail = recorded.spans()["again"].attributes[TAIL]
+    assert lines(tail) == ["second try", "refreshed 5 tokens"] and " auth.tokens: refreshed" in tail
 
 
 def test_a_try_that_succeeds_carries_no_lines_and_leaves_no_handler(recorded):

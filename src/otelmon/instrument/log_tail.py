@@ -106,8 +106,8 @@ class Tail:
 
 
 class _Formatter(logging.Formatter):
-    """UTC timestamps; leaves ``record.exc_text`` as it found it, so the job's own formatters still
-    format the exception their way."""
+    """The message with its exception and stack; leaves ``record.exc_text`` as it found it, so the job's
+    own formatters still format the exception their way."""
 
     converter = time.gmtime
 
@@ -118,8 +118,13 @@ class _Formatter(logging.Formatter):
         finally:
             record.exc_text = cached
 
+    def head(self, record: logging.LogRecord) -> str:
+        """``2026-12-01T02:00:07.123Z WARNING billing: ``: UTC, whatever the job's own format."""
+        when = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        return f"{when}.{int(record.msecs):03d}Z {record.levelname} {record.name}: "
 
-_formatter = _Formatter("%(asctime)s.%(msecs)03dZ %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S")
+
+_formatter = _Formatter("%(message)s")
 _current: contextvars.ContextVar[Tail | None] = contextvars.ContextVar("otelmon-log-tail", default=None)
 _active: list[Tail] = []
 _lock = threading.Lock()
@@ -150,7 +155,8 @@ def _keep(record: logging.LogRecord) -> None:
         tail = _tail_for_record()
         if tail is not None:
             limit = max(_RECORD_CHARS, 4 * tail.max_bytes)
-            tail.add(scrub(_bounded(_formatter.format(record), limit)))
+            # Only the message is masked: a logger named "auth.tokens" is no "tokens: value" pair.
+            tail.add(_formatter.head(record) + scrub(_bounded(_formatter.format(record), limit)))
     except Exception:  # noqa: S110 - never break the job's logging; logging it here would recurse
         pass
 
