@@ -16,6 +16,7 @@ unchanged), new content (bytes or str) or {"content": ..., "attributes": {...}};
 
 from __future__ import annotations
 
+import contextvars
 import importlib.util
 import json
 import os
@@ -29,6 +30,7 @@ from typing import Any
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from otelmon.failures import attributes as k
+from otelmon.instrument import log_tail
 from otelmon.instrument.provider import flush, get_tracer
 from otelmon.instrument.spans import Identity, mark_failed
 
@@ -132,10 +134,12 @@ def call_with_timeout(fn: Callable[[], Any], timeout_s: float) -> Any:
         if len(_hung) >= MAX_HUNG_TRANSFORMS:
             raise RuntimeError(f"{len(_hung)} earlier transforms are still running past their timeout; refusing more")
     outcome: dict[str, Any] = {}
+    # The caller's context goes with the work: its span and its log capture (log_tail) are the FlowFile's.
+    context = contextvars.copy_context()
 
     def work() -> None:
         try:
-            outcome["value"] = fn()
+            outcome["value"] = context.run(fn)
         except BaseException as exc:  # handed to the caller's thread, which records it
             outcome["error"] = exc
 
@@ -189,6 +193,7 @@ def process_flowfile(
     ) as span:
         carrier: dict[str, str] = {}
         _propagator.inject(carrier)  # the new traceparent: this span, for whatever handles the FlowFile next
+        capture = log_tail.start()
         try:
             user_attributes = dict(attributes)  # the script gets a copy it may scribble on
             raw = call_with_timeout(lambda: load_transform(script_path)(content, user_attributes), timeout_s)
@@ -199,9 +204,12 @@ def process_flowfile(
                 )
         except (Exception, SystemExit) as exc:  # sys.exit() in a script is a failure, not our exit
             mark_failed(span, exc)
+            log_tail.attach(span, capture)
             message = str(exc)[:MAX_ERROR_MESSAGE_CHARS]
             carrier.update({FF_ERROR_TYPE: type(exc).__name__, FF_ERROR_MESSAGE: message})
             return FlowFileResult(False, None, carrier, type(exc).__name__, message)
+        finally:
+            log_tail.stop(capture)
         new_attributes.update(carrier)
         return FlowFileResult(True, new_content, new_attributes)
 

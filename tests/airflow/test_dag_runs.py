@@ -22,6 +22,7 @@ RUNS = {
     "callbacks": {"dag_id": "callbacks_only"},
     "decorated": {"dag_id": "decorated_only"},
     "both": {"dag_id": "both_ways"},
+    "logs": {"dag_id": "logs_then_fails"},
 }
 
 
@@ -172,6 +173,17 @@ def test_policy_callbacks_and_decorator_together_still_make_one_span_per_try(run
     assert set(spans) == {("flaky", 1), ("flaky", 2)}
     assert spans[("flaky", 1)].is_error and not spans[("flaky", 2)].is_error
     assert rows(failures_api, run) == [("flaky", 1)]
+
+
+def test_a_failing_task_carries_the_lines_it_logged_masked(runs, sink_to_api, failures_api):
+    run = runs["logs"]
+    assert run["state"] == "failed"
+    span = task_spans(sink_to_api, run)[("load", 1)]
+    tail = span.attributes["otelmon.log.tail"]
+    assert "etl.load: reading s3://bucket/orders.csv" in tail
+    assert "etl.load: retrying the warehouse login with password=***" in tail and "hunter2" not in tail
+    [row] = failures_api.failures("logs_then_fails", run["run_id"])
+    assert failures_api.failure(row["id"])["log_tail"] == tail.split("\n")
 
 
 def _process(attempt: dict) -> str:

@@ -130,3 +130,54 @@ def test_a_job_that_says_nothing_about_itself_is_named_after_its_script_function
     assert [(row["platform"], row["group"], row["process"], row["try_number"]) for row in rows] == [
         ("python", "cleanup_exports", "archive", 1), ("python", "cleanup_exports", "purge", 1)]
     assert rows[0]["run_id"] == rows[1]["run_id"] and re.fullmatch(r"\d{8}T\d{6}Z-\d+-[0-9a-f]{6}", rows[0]["run_id"])
+
+
+def test_the_last_lines_a_failing_job_logged_reach_the_api_and_the_email_masked_and_escaped(
+        api, sink, smtp_sink, tmp_path):
+    script = tmp_path / "nightly_load.py"
+    script.write_text(
+        "import logging\n"
+        "import trace_log\n"
+        "\n"
+        "logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')\n"
+        "log = logging.getLogger('billing')\n"
+        "\n"
+        "@trace_log.traced(platform='cron', process='load')\n"
+        "def load():\n"
+        "    log.info('starting the load')\n"
+        "    log.info('connecting to postgresql://etl:s3cr3t@db.internal:5432/sales')\n"
+        "    log.warning('login with password=hunter2 refused once, retrying')\n"
+        "    log.error('row 7: <script>alert(1)</script> & more')\n"
+        "    raise RuntimeError('load failed')\n"
+        "\n"
+        "log.info('before any try')\n"
+        "load()\n",
+        encoding="utf-8")
+    done = run_job(script, job_env(sink.url))
+    assert done.returncode == 1 and "RuntimeError: load failed" in done.stderr
+    assert "password=hunter2" in done.stderr  # the job's own log is the job's business; only ours is masked
+    sink.received.wait_for(lambda got: len(got) >= 1, 30, "the job's span")
+
+    [row] = failures(api)
+    assert "log_tail" not in row  # the list stays small
+    detail = httpx.get(f"{api.url}/api/v1/failures/{row['id']}", timeout=10).raise_for_status().json()
+    messages = [line.split(": ", 1)[1] for line in detail["log_tail"]]
+    assert messages == [
+        "starting the load",
+        "connecting to postgresql://etl:***@db.internal:5432/sales",
+        "login with password=*** refused once, retrying",
+        "row 7: <script>alert(1)</script> & more",
+    ]
+    assert detail["log_tail"][2].endswith("Z WARNING billing: login with password=*** refused once, retrying")
+
+    (mail,) = smtp_sink.wait_for(1)
+    plain = mail.message.get_body(("plain",)).get_content()
+    html = mail.message.get_body(("html",)).get_content()
+    for body in (plain, html):
+        assert "hunter2" not in body and "s3cr3t" not in body and "before any try" not in body
+        assert "Last log lines" in body
+    error_at, tail_at = plain.index("RuntimeError: load failed"), plain.index("Last log lines:")
+    assert error_at < tail_at < plain.index("Platform:")  # under the error
+    assert "password=*** refused once" in plain and "row 7: <script>alert(1)</script> & more" in plain
+    assert "row 7: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html and "<script>" not in html
+    assert "postgresql://etl:***@db.internal:5432/sales" in html

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from otelmon.alerting.routing import Unroutable, recipients_for, recipients_for_many
 from otelmon.config import Settings
-from otelmon.email.failure_view import MESSAGE_CHARS, failure_view, shortened
+from otelmon.email.failure_view import LOG_LINES, MESSAGE_CHARS, failure_view, shortened
 from otelmon.email.fit import last_resort, most_rows_that_fit
 from otelmon.email.message import OutgoingEmail, build_message, stable_message_id
 from otelmon.email.render import format_utc, render_html, render_text
@@ -37,20 +37,23 @@ class _Detail:
     cause_chars: int | None = None
     head_chars: int | None = None
     name_chars: int | None = None
+    log_lines: int = LOG_LINES
 
 
 # Tried in order until the alert fits the size ceiling: first what a reader misses least (the deeper
-# stack lines, then some causes), last the head's own error and the names, shortened with a marker and
-# the link to the full trace. Beyond these, ``last_resort``.
+# stack lines, then some causes, then the older log lines: the stack trace is in Grafana, the log lines
+# nowhere else), last the head's own error and the names, shortened with a marker and the link to the
+# full trace. Beyond these, ``last_resort``.
 _ALERT_DETAIL = (
     _Detail(40, MAX_CAUSES),
     _Detail(15, MAX_CAUSES),
     _Detail(5, MAX_CAUSES),
     _Detail(0, MAX_CAUSES),
     _Detail(0, 5),
-    _Detail(0, 5, cause_chars=200, name_chars=120),
-    _Detail(0, 5, cause_chars=100, head_chars=1000, name_chars=80),
-    _Detail(0, 0, head_chars=300, name_chars=60),
+    _Detail(0, 5, log_lines=15),
+    _Detail(0, 5, cause_chars=200, name_chars=120, log_lines=5),
+    _Detail(0, 5, cause_chars=100, head_chars=1000, name_chars=80, log_lines=0),
+    _Detail(0, 0, head_chars=300, name_chars=60, log_lines=0),
 )
 # Storm summary rows: first as many as fit with messages and names of a readable length, down to this
 # many; then shorter ones, down to none.
@@ -87,7 +90,7 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
     f, ob = tables.failures, tables.alert_outbox
     heads = {r.id: r for r in conn.execute(select(f).where(f.c.id.in_({a.head_failure_id for a in alerts})))}
     # Inner causes are listed without their stack traces: leave that column out of the query.
-    columns = [c for c in f.c if c.name not in ("stacktrace", "attributes")]
+    columns = [c for c in f.c if c.name not in ("stacktrace", "attributes", "log_tail")]
     members: dict[int, list[Any]] = defaultdict(list)
     rows = conn.execute(
         select(ob.c.alert_id, *columns).join(ob, ob.c.failure_id == f.c.id)
@@ -115,7 +118,8 @@ def _compose_failure(settings: Settings, alert: Any, head_row: Any, member_rows:
     hidden_steps = len(steps) + more_total
     subject = alert_subject(failure_view(head_row, settings, stack_lines=0), more_total)
     for detail in _ALERT_DETAIL:
-        head = shortened(failure_view(head_row, settings, stack_lines=detail.stack_lines),
+        head = shortened(failure_view(head_row, settings, stack_lines=detail.stack_lines,
+                                      log_lines=detail.log_lines),
                          message_chars=detail.head_chars, name_chars=detail.name_chars)
         listed = [shortened(c, message_chars=detail.cause_chars, name_chars=detail.name_chars)
                   for c in causes[:detail.causes]]

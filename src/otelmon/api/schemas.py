@@ -137,6 +137,9 @@ class FailureDetail(FailureSummary):
     parent_span_id: str | None
     stacktrace: str | None
     attributes: dict[str, Any]
+    log_tail: list[str] | None = Field(
+        None, description="The last lines the failing try logged, secrets masked, oldest first; "
+                          "null when its span carried none")
 
 
 class FailurePage(BaseModel):

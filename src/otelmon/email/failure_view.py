@@ -1,4 +1,5 @@
-"""A failure row as email templates see it: clipped message, first lines of the stack trace, trace link."""
+"""A failure row as email templates see it: clipped message, first lines of the stack trace, last log lines,
+trace link."""
 
 from __future__ import annotations
 
@@ -10,15 +11,20 @@ from otelmon.text import clip
 
 MESSAGE_CHARS = 2000
 STACK_LINE_CHARS = 300
+# The last lines the try logged (already masked by the instrumentation): the newest, each line's start.
+LOG_LINES = 50
+LOG_LINE_CHARS = 500
 
 
-def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[str, Any]:
+def failure_view(row: Any, settings: Settings, stack_lines: int = 40, log_lines: int = LOG_LINES) -> dict[str, Any]:
     data = dict(row._mapping) if hasattr(row, "_mapping") else dict(row)
     full_message = data.get("error_message")
     message = clip(full_message, MESSAGE_CHARS)
     lines = (data.get("stacktrace") or "").splitlines()
     shown = [clip(line, STACK_LINE_CHARS) for line in lines]
     shown = shown[:stack_lines]
+    logged = (data.get("log_tail") or "").splitlines()
+    log_shown = [clip(line, LOG_LINE_CHARS) for line in logged[len(logged) - log_lines:]] if log_lines > 0 else []
     start, end = data["start_time"], data["end_time"]
     return {
         "id": data.get("id"),
@@ -35,6 +41,8 @@ def failure_view(row: Any, settings: Settings, stack_lines: int = 40) -> dict[st
         "message_truncated": message != full_message,
         "stack_lines": shown,
         "stack_truncated": len(shown) < len(lines) or any(len(line) > STACK_LINE_CHARS for line in lines),
+        "log_lines": log_shown,
+        "log_truncated": len(log_shown) < len(logged) or any(len(line) > LOG_LINE_CHARS for line in logged),
         "host": data.get("host"),
         "trace_id": data.get("trace_id"),
         "trace_url": trace_url(settings, data.get("trace_id")),

@@ -34,6 +34,9 @@ ERROR_PROPAGATED = "otelmon.error.propagated"
 CAUSE_STEPS = "otelmon.cause.steps"
 CAUSE_TYPES = "otelmon.cause.types"
 CAUSE_MESSAGES = "otelmon.cause.messages"
+# On the span that reports a failure: the last lines the try logged, masked, newline-separated, oldest first
+# (``otelmon.instrument.log_tail``). Stored in the failure's ``log_tail``, shown under the error.
+LOG_TAIL = "otelmon.log.tail"
 
 NIFI_PROCESS_GROUP = ("nifi.process_group.name", "nifi.process_group")
 NIFI_PROCESSOR = ("nifi.processor.name", "nifi.processor")

@@ -9,6 +9,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from otelmon.failures import attributes as k
+from otelmon.failures.log_tail import stored_tail
 from otelmon.failures.model import Failure
 from otelmon.failures.values import (
     as_int,
@@ -95,6 +96,8 @@ def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure | None:
     if len(span.span_id) != 8 or not any(span.span_id):
         raise InvalidSpan(f"span {span.name!r}: span id must be 8 non-zero bytes")
     attrs = attributes_to_dict(span.attributes)
+    # Kept in a column of its own (its newest lines, bounded), not among the attributes clipped per value.
+    log_tail = stored_tail(attrs.pop(k.LOG_TAIL, None))
     look = _Lookup(attrs, resource)
     if look.text(k.AIRFLOW_STATE) in k.AIRFLOW_NOT_FAILED_STATES:
         return None
@@ -169,6 +172,7 @@ def failure_from_span(span: Span, resource: dict[str, Any]) -> Failure | None:
         error_message=error_message,
         stacktrace=stacktrace,
         attributes={"resource": resource, "span": attrs} if resource else {"span": attrs},
+        log_tail=log_tail,
     )
 
 

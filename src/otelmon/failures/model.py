@@ -34,6 +34,8 @@ class Failure:
     error_message: str | None = None
     stacktrace: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    # The last lines the try logged, masked by the instrumentation, oldest first (failures.log_tail).
+    log_tail: str | None = None
     # For reports that carry neither a run id nor span ids (see FailureReport).
     idempotency_key: str | None = None
 

@@ -34,6 +34,7 @@ from opentelemetry import context as otel_context
 
 from otelmon.failures import attributes as k
 from otelmon.failures import attributes as keys
+from otelmon.instrument import log_tail
 from otelmon.instrument.owner import Owner, current_owner, fail, is_control_flow, owner_context
 from otelmon.instrument.provider import flush, get_tracer
 from otelmon.instrument.spans import Identity, run_context
@@ -180,11 +181,14 @@ def _start(context: Mapping[str, Any], ti: Any, *, attach: bool) -> _Try:
     current = _Try(identity, span, key=_key(ti))
     if attach:
         current.token = otel_context.attach(owner_context(current))
+        # Only a try whose code runs here has lines to keep (not one reported after the fact).
+        current.log_capture = log_tail.start()
     _active[current.key] = current
     return current
 
 
 def _end(current: _Try) -> None:
+    log_tail.stop(current.log_capture)
     current.span.end()
     _active.pop(current.key, None)
     # Detach only our own context: a callback run elsewhere (another thread) must not pop someone else's.

@@ -19,6 +19,7 @@ import threading
 from datetime import datetime, timezone
 from pathlib import Path
 
+from otelmon.instrument import log_tail
 from otelmon.instrument.spans import Identity
 
 log = logging.getLogger("otelmon.instrument")
@@ -39,9 +40,14 @@ _process_run_id: str | None = None
 
 
 def configure(*, platform: str | None = None, group: str | None = None, process: str | None = None,
-              run_id: str | None = None, try_number: int | None = None) -> None:
+              run_id: str | None = None, try_number: int | None = None, log_tail_lines: int | None = None,
+              log_tail_bytes: int | None = None) -> None:
     """Set this process's defaults for every ``@traced`` call and ``step()`` outside Airflow; a value left
-    out (None) keeps what was set before. Arguments of ``@traced`` still win."""
+    out (None) keeps what was set before. Arguments of ``@traced`` still win.
+
+    ``log_tail_lines`` / ``log_tail_bytes`` bound the log lines a failure carries (see ``log_tail``; they
+    apply inside Airflow tasks too)."""
+    log_tail.configure(lines=log_tail_lines, max_bytes=log_tail_bytes)
     given = {"platform": platform, "group": group, "process": process, "run_id": run_id}
     for name, value in given.items():
         if value is not None:
@@ -57,6 +63,7 @@ def configure(*, platform: str | None = None, group: str | None = None, process:
 def reset() -> None:
     """Forget ``configure()``'s values (for tests and for a long-lived process starting another job)."""
     _configured.clear()
+    log_tail.reset()
 
 
 def job_identity(default_process: str, *, platform: str | None = None, group: str | None = None,

@@ -26,6 +26,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from otelmon.failures import attributes as k
+from otelmon.instrument import log_tail
 from otelmon.instrument.spans import Identity, exception_type, mark_failed
 
 _OWNER_KEY = otel_context.create_key("otelmon-owner")
@@ -47,6 +48,8 @@ class Owner:
     identity: Identity
     span: Span
     failed_steps: list[tuple[str, BaseException]] = field(default_factory=list, init=False)
+    # The lines logged during the try (None: not captured here, e.g. a try reported after the fact).
+    log_capture: log_tail.Capture | None = field(default=None, init=False)
 
 
 def current_owner() -> Owner | None:
@@ -66,8 +69,10 @@ def is_control_flow(error: BaseException) -> bool:
 
 
 def fail(owner: Owner, error: BaseException | str | None, fallback: str = "failed") -> None:
-    """Mark the owner's span failed, listing as causes the steps its exception passed through."""
+    """Mark the owner's span failed, listing as causes the steps its exception passed through and carrying
+    the last lines the try logged."""
     mark_failed(owner.span, error, fallback)
+    log_tail.attach(owner.span, owner.log_capture)
     causes = _causes(owner.failed_steps, error)
     if causes:
         owner.span.set_attributes({

@@ -20,7 +20,7 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
 from otelmon.failures import attributes as k
-from otelmon.instrument import airflow
+from otelmon.instrument import airflow, log_tail
 from otelmon.instrument.job import job_identity
 from otelmon.instrument.owner import Owner, current_owner, fail, is_control_flow, owner_context, step_under
 from otelmon.instrument.provider import flush, get_tracer
@@ -122,6 +122,7 @@ def _owned(tracer: trace.Tracer, name: str, identity: Identity, parent: Context 
     span = tracer.start_span(name, context=parent, attributes={**identity.attributes(), **attributes})
     owner = Owner(identity, span)
     token = otel_context.attach(owner_context(owner))
+    owner.log_capture = log_tail.start()
     failed = False
     try:
         yield span
@@ -134,6 +135,7 @@ def _owned(tracer: trace.Tracer, name: str, identity: Identity, parent: Context 
                 log.exception("OtelMon could not record the failure of %s", name)
         raise
     finally:
+        log_tail.stop(owner.log_capture)
         otel_context.detach(token)
         span.end()
         if failed:

@@ -10,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import Table
 
+from otelmon.failures.log_tail import STORED_BYTES
 from otelmon.failures.model import Failure
 from otelmon.text import clip
 
 # MEDIUMTEXT holds 16 MiB; these caps keep one runaway span from filling a row (and an email).
-TEXT_CAPS = {"error_message": 64 * 1024, "stacktrace": 1024 * 1024, "attributes": 256 * 1024}
+TEXT_CAPS = {"error_message": 64 * 1024, "stacktrace": 1024 * 1024, "attributes": 256 * 1024,
+             "log_tail": STORED_BYTES}
 _ATTRIBUTE_VALUE_CAP = 4096
 # What every backend can hold: MariaDB's INT and DATETIME ranges (SQLite's are wider).
 INT_RANGE = (-(2**31), 2**31 - 1)
@@ -87,6 +89,7 @@ def failure_row(table: Table, failure: Failure, received_at: datetime, ingest_id
         "ingest_id": ingest_id,
         "attributes": _attributes_json(failure.attributes, TEXT_CAPS["attributes"]),
         "digest_id": None,
+        "log_tail": failure.log_tail,
     }
     for name, value in row.items():
         if isinstance(value, str):
@@ -122,6 +125,8 @@ def row_to_dict(row: Any, *, full: bool) -> dict[str, Any]:
     if full:
         out["parent_span_id"] = data["parent_span_id"]
         out["stacktrace"] = data["stacktrace"]
+        tail = data.get("log_tail")
+        out["log_tail"] = tail.splitlines() if tail else None
         try:
             out["attributes"] = json.loads(data["attributes"]) if data["attributes"] else {}
         except ValueError:
