@@ -182,6 +182,7 @@ def test_a_failing_task_carries_the_lines_it_logged_masked(runs, sink_to_api, fa
     tail = span.attributes["otelmon.log.tail"]
     assert "etl.load: reading s3://bucket/orders.csv" in tail
     assert "etl.load: retrying the warehouse login with password=***" in tail and "hunter2" not in tail
+    assert "etl.load: calling the partner API with ***" in tail and "partner-9f2c7e41" not in tail
     [row] = failures_api.failures("logs_then_fails", run["run_id"])
     assert failures_api.failure(row["id"])["log_tail"] == tail.split("\n")
 

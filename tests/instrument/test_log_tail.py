@@ -231,3 +231,30 @@ def test_the_jobs_own_logging_behaves_as_without_tracing(tmp_path):
     assert done.returncode == 1, done.stderr
     assert done.stderr.splitlines()[:3] == ["disk almost full", "configured INFO now at INFO", "stop"]
     assert "now at INFO" in done.stdout  # the console exporter's span of main() carries the line
+
+
+def test_a_line_is_kept_once_when_another_library_wraps_the_record_factory(recorded):
+    # Another library (OpenTelemetry's logging instrumentation, say) replaces the factory during a try and
+    # keeps ours inside its own: ours is then left in place, and the next try installs another over it.
+    original = logging.getLogRecordFactory()
+
+    @trace_log.traced(process="first")
+    def first():
+        inner = logging.getLogRecordFactory()
+        logging.setLogRecordFactory(lambda *args, **kwargs: inner(*args, **kwargs))
+        raise ValueError("first")
+
+    @trace_log.traced(process="second")
+    def second():
+        log.warning("only once")
+        raise ValueError("second")
+
+    try:
+        with pytest.raises(ValueError):
+            first()
+        with pytest.raises(ValueError):
+            second()
+    finally:
+        logging.setLogRecordFactory(original)
+        log_tail._installed = None
+    assert lines(recorded.spans()["second"].attributes[TAIL]) == ["only once"]

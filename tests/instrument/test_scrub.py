@@ -77,3 +77,22 @@ def test_masking_a_huge_unbroken_record_takes_linear_time():
     assert scrub(hostile) == hostile
     # Quadratic backtracking over these 300 000 characters would take minutes.
     assert time.monotonic() - started < 5
+
+
+@pytest.mark.parametrize(("line", "masked"), [
+    ("['mysql', '--password', 'hunter2']", "['mysql', '--password', '***']"),
+    ("mysql --password hunter2 -h db", "mysql --password *** -h db"),
+    ("DB_PASS=hunter2", "DB_PASS=***"),
+    ("passphrase: hunter2", "passphrase: ***"),
+    ("Cookie: sessionid=abc123", "Cookie: ***"),
+    ("credentials=abc", "credentials=***"),
+    ("private_key: abc", "private_key: ***"),
+    ("X-Amz-Signature=abcdef0123", "X-Amz-Signature=***"),
+])
+def test_command_lines_and_the_other_words_sentry_scrubs(line, masked):
+    assert scrub(line) == masked
+
+
+@pytest.mark.parametrize("line", ["--passes 3", "the pass rate is 9", "bypass the cache=1", "user=bob count=3"])
+def test_words_that_only_contain_pass_are_left_alone(line):
+    assert scrub(line) == line

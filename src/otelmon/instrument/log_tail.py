@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextvars
 import logging
 import os
+import sys
 import threading
 import time
 from collections import deque
@@ -152,13 +153,31 @@ def _bounded(text: str, limit: int) -> str:
 
 def _keep(record: logging.LogRecord) -> None:
     try:
+        # Once, even when another library's factory wraps ours (or ours was installed twice under it).
+        if getattr(record, "_otelmon_kept", False):
+            return
+        record._otelmon_kept = True
         tail = _tail_for_record()
         if tail is not None:
             limit = max(_RECORD_CHARS, 4 * tail.max_bytes)
             # Only the message is masked: a logger named "auth.tokens" is no "tokens: value" pair.
-            tail.add(_formatter.head(record) + scrub(_bounded(_formatter.format(record), limit)))
+            message = _airflow_redact(_bounded(_formatter.format(record), limit))
+            tail.add(_formatter.head(record) + scrub(message))
     except Exception:  # noqa: S110 - never break the job's logging; logging it here would recurse
         pass
+
+
+def _airflow_redact(text: str) -> str:
+    """Airflow's own masking of the secrets it knows by value (connection passwords, sensitive Variables,
+    ``mask_secret()``): its log handlers apply it after a record is made, which is after we copy the record,
+    so it is applied here too. Used only when the task runtime has loaded it: plain jobs never import
+    Airflow."""
+    masker = sys.modules.get("airflow.sdk._shared.secrets_masker")
+    redact = getattr(masker, "redact", None)
+    if redact is None:
+        return text
+    redacted = redact(text)
+    return redacted if isinstance(redacted, str) else text
 
 
 def _wrap(factory: Any) -> Any:

@@ -33,9 +33,14 @@ _KNOWN_KEYS = (
 )
 # key=value, key: value, "key": "value" (JSON), 'key': 'value' (a Python dict printed), for any key that
 # contains one of these words (db_password, client_secret, X-Api-Key, ...).
-_PAIR_WORD = re.compile(r"password|passwd|pwd|token|secret|api[_\-]?key|access[_\-]?key", re.IGNORECASE)
+# The words Sentry's default scrubbing looks for, and a few forms seen in data jobs (DB_PASS, passphrase).
+_WORDS = (r"password|passwd|pwd|pass(?![a-z])|passphrase|token|secret|api[_\-]?key|access[_\-]?key|"
+          r"private[_\-]?key|credentials?|cookie|session[_\-]?id|x-amz-signature")
+_PAIR_WORD = re.compile(_WORDS, re.IGNORECASE)
+# A command line as logged: --password hunter2, or ['mysql', '--password', 'hunter2'] (a list printed).
+_FLAG = re.compile(r"""(--?(?:""" + _WORDS + r""")["']?(?:\s+|,\s*["']))[^\s"',\]]{1,256}""", re.IGNORECASE)
 _PAIR = re.compile(
-    r"""(?P<key>\b[\w.\-]{0,40}?(?:password|passwd|pwd|token|secret|api[_\-]?key|access[_\-]?key)[\w.\-]{0,40}"""
+    r"""(?P<key>\b[\w.\-]{0,40}?(?:""" + _WORDS + r""")[\w.\-]{0,40}"""
     r"""["']?\s*[:=]\s*)"""
     r"""(?:"(?P<dq>[^"\n]*)"|'(?P<sq>[^'\n]*)'|(?P<bare>[^\s,;&"'}\])]+))""",
     re.IGNORECASE)
@@ -70,4 +75,6 @@ def scrub(text: str) -> str:
     text = _BEARER.sub(r"\g<1>" + MASK, text)
     for pattern, replacement in _KNOWN_KEYS:
         text = pattern.sub(replacement, text)
-    return _PAIR.sub(_pair, text) if _PAIR_WORD.search(text) else text
+    if not _PAIR_WORD.search(text):
+        return text
+    return _PAIR.sub(_pair, _FLAG.sub(r"\g<1>" + MASK, text))

@@ -53,11 +53,15 @@ def _ingest(
 ) -> tuple[Extraction, StoreResult]:
     # Runs in a worker thread: decoding a large batch and the database round trip must not
     # stall the event loop (health checks and other requests keep being served).
-    raw = decode_content(body, encoding, limit)
-    # Parsed within the budget, released before the database round trip: the parsed request is the large
-    # object, the failures extracted from it are few.
-    with runtime.parse_budget.hold(parse_cost(raw, kind), _PARSE_WAIT_SECONDS):
+    # Inflated and parsed within the budget, released before the database round trip: the parsed request is
+    # the large object, the failures extracted from it are few. A compressed body's size is known only once
+    # inflated, so it is charged the whole limit: a small gzip body that inflates to the limit cannot slip
+    # past the budget (inflating and parsing are CPU work that the GIL serialises anyway).
+    compressed = (encoding or "").strip().lower() not in ("", "identity")
+    with runtime.parse_budget.hold(parse_cost(limit if compressed else len(body), kind), _PARSE_WAIT_SECONDS):
+        raw = decode_content(body, encoding, limit)
         extraction = extract_failures(parse_request(raw, kind))
+        del raw
     return extraction, runtime.ingestor.store(extraction.failures)
 
 
