@@ -35,6 +35,16 @@ def run_compose(*args: str, env_file: Path | None = None) -> subprocess.Complete
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
+def one_shot_services(model: dict) -> set[str]:
+    """Services others wait for with ``service_completed_successfully``: init jobs that exit."""
+    return {
+        dep
+        for service in model["services"].values()
+        for dep, spec in (service.get("depends_on") or {}).items()
+        if spec.get("condition") == "service_completed_successfully"
+    }
+
+
 @pytest.fixture(scope="session")
 def compose_model() -> dict:
     """``docker compose config`` as JSON: the model Compose itself builds from the file."""

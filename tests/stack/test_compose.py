@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.harness.mailpit import Mailpit
-from tests.stack.conftest import run_compose
+from tests.stack.conftest import one_shot_services, run_compose
 from tests.stack.dockerfiles import assert_pinned_tag, dockerfile_from_images
 from tests.stack.stack_paths import ENV_EXAMPLE, REPO
 
@@ -22,14 +22,6 @@ SECRET_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|FERNET|_KEY$")
 INTERPOLATION = re.compile(r"(?<!\$)\$\{([A-Za-z_][A-Za-z0-9_]*)")
 
 
-def one_shot_services(model: dict) -> set[str]:
-    """Services others wait for with ``service_completed_successfully``: init jobs that exit."""
-    return {
-        dep
-        for service in model["services"].values()
-        for dep, spec in (service.get("depends_on") or {}).items()
-        if spec.get("condition") == "service_completed_successfully"
-    }
 
 
 def test_compose_config_is_valid_without_env_file() -> None:

@@ -93,14 +93,3 @@ def test_every_healthcheck_runs_a_program_its_image_provably_has(compose_model: 
                 problems.append(f"{name}: {program} is not shown to be in {base} (has: {sorted(available)})")
     assert problems == []
 
-
-def test_every_long_running_service_has_a_healthcheck(compose_model: dict) -> None:
-    one_shot = {
-        dependency
-        for service in compose_model["services"].values()
-        for dependency, spec in (service.get("depends_on") or {}).items()
-        if spec.get("condition") == "service_completed_successfully"
-    }
-    services = compose_model["services"]
-    unchecked = [name for name, s in services.items() if name not in one_shot and not s.get("healthcheck")]
-    assert unchecked == []
