@@ -35,12 +35,6 @@ def _iso_text(value: Any) -> Any:
     raise ValueError("expected an ISO 8601 time, e.g. 2026-11-22T01:00:00Z")
 
 
-def _to_stored_utc(moment: datetime) -> datetime:
-    # A moment whose UTC is outside years 1..9999 becomes the nearest end: as a filter that means "from the
-    # start" or "to the end"; a time to be stored is then refused by _storable.
-    return to_naive_utc(moment)
-
-
 def _storable(moment: datetime) -> datetime:
     if moment < _STORABLE_FROM:
         raise ValueError("time before 1000-01-01, which the database cannot hold")
@@ -50,8 +44,10 @@ def _storable(moment: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_as_utc)]
 """A time in an answer: always with its offset, ``Z``."""
 
-QueryDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(_to_stored_utc)]
-"""A time in a query: ISO 8601, UTC when it has no zone, converted to the naive UTC the database holds."""
+QueryDateTime = Annotated[datetime, BeforeValidator(_iso_text), AfterValidator(to_naive_utc)]
+"""A time in a query: ISO 8601, UTC when it has no zone, converted to the naive UTC the database holds. A
+moment whose UTC is outside years 1..9999 becomes the nearest end: as a filter, "from the start" or "to the
+end"; a time to be stored is then refused by _storable."""
 
 ReportedDateTime = Annotated[QueryDateTime, AfterValidator(_storable)]
 """A time to be stored: as a query's, and within the range of a DATETIME column."""
