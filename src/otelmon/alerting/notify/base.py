@@ -1,0 +1,93 @@
+"""The contract between delivery and the integrations (docs/design.md "Notification channels").
+
+Delivery hands a notifier a channel-neutral ``AlertView``; the notifier ``render``s it into its own format
+(pure, no I/O: it runs in a worker thread at claim time, so a template error is caught before anything is
+sent) and ``send``s that payload, answering with an ``Outcome``:
+
+- ``Delivered``: the vendor accepted it (``reference`` identifies what was posted, for threads and updates);
+- ``RetryLater``: a transient failure (timeout, 5xx, 429); ``after_seconds`` when the vendor said how long
+  (``Retry-After``), else delivery backs off on its own schedule;
+- ``PermanentFailure``: retrying cannot help (a deleted webhook, a revoked token): given up at once.
+
+``send`` must never raise for a vendor's answer, must bound its own time (every call has a timeout), and must
+never put a secret (webhook URL path, token, routing key) into a reason: reasons are stored and shown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal, Protocol
+
+import httpx
+
+from otelmon.config import Settings
+
+
+@dataclass(frozen=True)
+class Delivered:
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryLater:
+    reason: str
+    after_seconds: float | None = None
+
+
+@dataclass(frozen=True)
+class PermanentFailure:
+    reason: str
+
+
+Outcome = Delivered | RetryLater | PermanentFailure
+
+
+@dataclass(frozen=True)
+class AlertView:
+    """What an alert says, in no channel's format. Strings are raw user data: every notifier escapes them
+    for its own markup and clips them to its own limits.
+
+    ``head`` and each of ``causes`` are ``otelmon.email.failure_view.failure_view`` dicts (platform, group,
+    process, run_id, try_number, start_time, end_time, duration_seconds, error_type, error_message,
+    stack_lines, log_lines, host, trace_id, trace_url, fingerprint). ``summary_rows`` (kind ``summary``) have
+    platform, group, process, error_type, error_message and count.
+    """
+
+    alert_id: int
+    kind: Literal["failure", "summary", "test"]
+    title: str  # one plain-text line: "FAILED airflow / billing / load (+2 more in this trace)"
+    status: Literal["firing", "resolved"] = "firing"
+    fingerprint: str | None = None
+    head: dict[str, Any] | None = None
+    causes: list[dict[str, Any]] = field(default_factory=list)
+    more_causes: int = 0  # failing steps not listed in ``causes``
+    failure_count: int = 1
+    suppressed_count: int = 0  # repeats of this fingerprint not alerted since the previous alert
+    summary_rows: list[dict[str, Any]] = field(default_factory=list)
+    more_summary_rows: int = 0
+    storm_cap: int | None = None
+    labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags
+    links: dict[str, str] = field(default_factory=dict)  # "trace", "failures" (dashboard): absolute URLs
+    created_at: datetime | None = None
+    repeat_interval_seconds: float | None = None
+    display_timezone: str = "UTC"
+
+
+@dataclass
+class NotifyContext:
+    """What every notifier may use: the settings, one shared HTTP client (timeouts and connection limits set
+    once), and the installation id (part of stable message ids)."""
+
+    settings: Settings
+    http: httpx.AsyncClient
+    installation: str = ""
+
+
+class Notifier(Protocol):
+    def render(self, view: AlertView, thread: str | None) -> Any:
+        """The payload for ``view``; ``thread`` is the reference an earlier alert of the same fingerprint
+        got from this same target (a Slack ts, a Message-ID), so a repeat or a recovery can join it."""
+
+    async def send(self, payload: Any) -> Outcome:
+        """Deliver ``payload``; never raises for what the vendor answered."""

@@ -1,0 +1,11 @@
+"""Discord: a channel webhook posting an embed."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, SecretStr
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    webhook_url: SecretStr

@@ -1,0 +1,81 @@
+"""Alert views for the integrations' tests: an ordinary one, a hostile one (markup of every format, huge
+text, non-ASCII), a storm summary and a test message."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from otelmon.alerting.notify.base import AlertView
+
+WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
+TRACE = "https://grafana.example.com/explore?schemaVersion=1&panes=%7B%7D&orgId=1"
+HOSTILE = ("<b>bold</b> *star* _under_ ~strike~ `tick` [link](http://evil.example) <@U123> <!channel> "
+           "@everyone &amp; <script>alert(1)</script> | pipe # hash {{brace}} ${{ x }} \\ \"quote\" 'apos'")
+
+
+def failure(**overrides: object) -> dict:
+    row = {
+        "id": 7, "platform": "airflow", "group": "billing_daily", "process": "load_invoices",
+        "run_id": "scheduled__2026-12-01T09:00:00+00:00", "try_number": 3,
+        "start_time": WHEN, "end_time": WHEN, "duration_seconds": 12.5,
+        "error_type": "ValueError", "error_message": "invoice 42 has no customer",
+        "message_truncated": False, "stack_lines": ["Traceback (most recent call last):", '  File "x.py", line 1'],
+        "stack_truncated": False, "log_lines": ["INFO loading 1200 invoices", "ERROR invoice 42 has no customer"],
+        "log_truncated": False, "host": "worker-1", "trace_id": "4bf92f3577b34da6a3ce929d0e0e4736",
+        "trace_url": TRACE, "fingerprint": "0123456789abcdef",
+    }
+    row.update(overrides)
+    return row
+
+
+def ordinary() -> AlertView:
+    head = failure()
+    return AlertView(
+        alert_id=101, kind="failure", title="FAILED airflow / billing_daily / load_invoices (+1 more in this trace)",
+        fingerprint=head["fingerprint"], head=head,
+        causes=[failure(id=8, process="load_invoices › parse", error_type="KeyError", error_message="'customer'",
+                        stack_lines=[], log_lines=[])],
+        failure_count=2, suppressed_count=3,
+        labels={"platform": "airflow", "group": "billing_daily", "process": "load_invoices",
+                "error_type": "ValueError", "owner": "data-team", "tags": "billing,finance"},
+        links={"trace": TRACE, "failures": "https://grafana.example.com/d/otelmon-failures"},
+        created_at=WHEN, repeat_interval_seconds=3600,
+    )
+
+
+def hostile() -> AlertView:
+    """Every string a vendor's markup could misread, and far more text than any vendor accepts."""
+    long = HOSTILE + " 失敗しました" * 4000
+    head = failure(platform=HOSTILE, group=HOSTILE, process=HOSTILE, error_type=HOSTILE, error_message=long,
+                   stack_lines=[HOSTILE] * 200, log_lines=[long] * 50, host=HOSTILE,
+                   run_id=HOSTILE)
+    return AlertView(
+        alert_id=102, kind="failure", title=f"FAILED {HOSTILE}", fingerprint="fedcba9876543210", head=head,
+        causes=[failure(id=100 + n, process=HOSTILE, error_type=HOSTILE, error_message=long) for n in range(20)],
+        more_causes=30, failure_count=51, suppressed_count=0,
+        labels={"platform": HOSTILE, "group": HOSTILE, "process": HOSTILE, "error_type": HOSTILE,
+                "owner": HOSTILE, "tags": HOSTILE},
+        links={"trace": TRACE, "failures": "https://grafana.example.com/d/otelmon-failures"},
+        created_at=WHEN, repeat_interval_seconds=3600,
+    )
+
+
+def summary() -> AlertView:
+    rows = [{"platform": "airflow", "group": f"dag_{n}", "process": "task", "error_type": "IOError",
+             "error_message": f"disk full {HOSTILE}", "count": 100 - n} for n in range(50)]
+    return AlertView(
+        alert_id=103, kind="summary", title="250 more failures held back (over 20/min)", failure_count=250,
+        summary_rows=rows, more_summary_rows=12, storm_cap=20,
+        links={"failures": "https://grafana.example.com/d/otelmon-failures"}, created_at=WHEN,
+    )
+
+
+def test_message() -> AlertView:
+    return AlertView(alert_id=0, kind="test", title="OtelMon test message: this receiver is set up",
+                     created_at=WHEN)
+
+
+def resolved() -> AlertView:
+    view = ordinary()
+    return AlertView(**{**view.__dict__, "status": "resolved",
+                        "title": "RECOVERED airflow / billing_daily / load_invoices"})
