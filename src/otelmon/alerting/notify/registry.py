@@ -34,5 +34,7 @@ def config_model(name: str) -> type[BaseModel]:
     return integration_module(name).Config
 
 
-def build(name: str, config: BaseModel, context: NotifyContext) -> Notifier:
-    return integration_module(name).build(config, context)
+def build(name: str, config: BaseModel, context: NotifyContext, receiver: str) -> Notifier:
+    """A notifier for one target of ``receiver`` (the receiver's name appears in some payloads, e.g. the
+    webhook's Alertmanager body)."""
+    return integration_module(name).build(config, context, receiver)
