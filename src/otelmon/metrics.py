@@ -27,7 +27,13 @@ class Metrics:
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=r,
         )
-        self.alerts_sent = Counter("otelmon_alerts_sent", "Alert emails delivered to the SMTP server", registry=r)
+        self.alerts_sent = Counter(
+            "otelmon_alerts_sent", "Alerts delivered to every target of their routes", registry=r)
+        self.notifications = Counter(
+            "otelmon_notifications",
+            "Delivery attempts by integration and outcome (delivered, retry: tried again later, failed: given up)",
+            ["integration", "outcome"], registry=r,
+        )
         self.alerts_suppressed = Counter(
             "otelmon_alerts_suppressed",
             "Failing traces not emailed: fingerprint within the repeat interval",
@@ -36,6 +42,6 @@ class Metrics:
         self.alerts_held = Counter(
             "otelmon_alerts_held", "Failures held back by the storm cap (named in a summary email)", registry=r
         )
-        self.alerts_failed = Counter("otelmon_alerts_failed", "Alerts given up after the last retry", registry=r)
+        self.alerts_failed = Counter("otelmon_alerts_failed", "Alerts given up: a target failed for good", registry=r)
         self.outbox_backlog = Gauge("otelmon_outbox_backlog", "Alerts waiting to be dispatched or sent", registry=r)
         self.database_up = Gauge("otelmon_database_up", "1 when the last database operation succeeded", registry=r)

@@ -1,2 +1,4 @@
-"""Immediate alerts, split as Alertmanager does: outbox (intents), dispatch (group, throttle, cap),
-compose (template), delivery (notify with retries), worker (the loop inside the API process)."""
+"""Immediate alerts, split as Alertmanager does: outbox (intents), dispatch (group, throttle, cap), routing
+(which receivers), view (what an alert says, in no channel's format), notify/ (one module per integration
+behind one Notifier interface), delivery (per target: claim, record, retries), sender and worker (the loops
+inside the API process)."""

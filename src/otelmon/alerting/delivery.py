@@ -1,7 +1,14 @@
-"""Sending alerts: claim with a lease, send, record; bounded retries with exponential backoff and jitter.
+"""Delivering alerts: route, claim with a lease, send, record; per target, bounded retries with backoff.
 
-An alert whose recipients resolve to nobody is not a failed try: it is set aside as ``unroutable`` (its
-attempt given back) and ``reroute`` brings it back once the configuration gives it somewhere to go.
+An alert is delivered to every target its route names (docs/design.md "Notification channels"): one
+``alert_deliveries`` row per (alert, receiver, integration, target), each with its own attempts, backoff,
+lease and last error, so a channel that is down never delays or repeats another. The alert row keeps the
+summary a person reads first: sent once every delivery is, failed once none is left to try and one failed,
+its attempts the most any delivery made.
+
+Routing happens when an alert is first claimed, from the configuration of the process claiming it: an alert
+whose routes give no target is set aside as ``unroutable`` (no attempt counted) and ``reroute`` brings it
+back once the configuration gives it somewhere to go.
 """
 
 from __future__ import annotations
@@ -11,14 +18,16 @@ import random
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Engine, and_, case, func, or_, select, update
+from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select, update
 
-from otelmon.alerting.compose import compose_batch
+from otelmon.alerting.notifiers import Notifiers
+from otelmon.alerting.notify.base import Delivered, Outcome, PermanentFailure, RetryLater
 from otelmon.alerting.outbox import NEW
-from otelmon.alerting.routing import Unroutable, can_route_any, recipients_for, recipients_for_many
+from otelmon.alerting.routing import Labels, Unroutable
+from otelmon.alerting.view import Built, build_views
 from otelmon.config import Settings
-from otelmon.email.message import OutgoingEmail
 from otelmon.storage.database import write_transaction
 from otelmon.storage.installation import installation_id
 from otelmon.storage.tables import Tables
@@ -28,12 +37,16 @@ UNROUTABLE, CANCELLED = "unroutable", "cancelled"
 STATES = (PENDING, SENDING, SENT, FAILED, UNROUTABLE, CANCELLED)
 # Unroutable alerts read per query when looking for those the configuration now routes.
 _REROUTE_PAGE = 500
-# Small claims: an alert is sent as soon as its own batch is composed, not after fifty others.
+# Small claims: an alert is sent as soon as its own batch is rendered, not after fifty others.
 CLAIM_LIMIT = 10
+# A repeat of a fingerprint joins the thread of its previous message to the same target when that was sent
+# within this window; after it, a new thread starts (an old thread is out of sight).
+THREAD_WINDOW = timedelta(hours=24)
+_ERROR_CHARS = 2000
 
 
 def lease_seconds(settings: Settings) -> float:
-    # Longer than one SMTP conversation can take, so only a dead sender's alerts are taken over.
+    # Longer than one SMTP conversation or HTTP call can take, so only a dead sender's work is taken over.
     return max(60.0, 4 * settings.smtp_timeout_seconds)
 
 
@@ -44,114 +57,292 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
 
 @dataclass
 class Claimed:
+    """One delivery of one alert, claimed and rendered: ``message`` is the payload (an ``OutgoingEmail`` for
+    email), None when it could not be rendered (``error`` says why)."""
+
     alert_id: int
     kind: str
-    attempts: int
-    message: OutgoingEmail | None
+    attempts: int  # of this delivery, this one included
+    message: Any | None
     error: str | None = None
     claimed_at: float = field(default_factory=time.monotonic)  # when the lease began (at latest)
+    delivery_id: int = 0
+    receiver: str = ""
+    integration: str = "email"
+    target: int = 0
+    thread: str | None = None  # the first message of the thread this one joins
+    permanent: bool = False  # ``error`` cannot go away by retrying (the target left the configuration)
+    title: str | None = None
 
 
 def lease_expired(item: Claimed, settings: Settings) -> bool:
-    """Another sender may have taken the alert over: this claim must neither send it now nor record an
+    """Another sender may have taken the delivery over: this claim must neither send it now nor record an
     outcome for it late."""
     return time.monotonic() - item.claimed_at >= lease_seconds(settings)
 
 
-def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, limit: int = CLAIM_LIMIT) -> list[Claimed]:
-    """Take due alerts (and those of a sender that died mid-send) and compose their emails."""
-    a = tables.alerts
+def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, limit: int = CLAIM_LIMIT,
+          notifiers: Notifiers | None = None) -> list[Claimed]:
+    """Route new alerts, then take due deliveries (and those of a sender that died mid-send) and render them."""
+    notifiers = notifiers or Notifiers(settings)
+    a, d = tables.alerts, tables.alert_deliveries
     claimed_at = time.monotonic()
+    lease_until = now + timedelta(seconds=lease_seconds(settings))
     with write_transaction(engine) as conn:
+        if not notifiers.context.installation:
+            notifiers.context.installation = installation_id(conn)
+        built = _route_new(conn, tables, settings, notifiers, now, limit)
         rows = conn.execute(
-            select(a)
-            .where(or_(and_(a.c.state == PENDING, a.c.next_attempt_at <= now),
-                       and_(a.c.state == SENDING, a.c.lease_until < now)))
-            .order_by(a.c.next_attempt_at, a.c.id)
+            select(d)
+            .where(or_(and_(d.c.state == PENDING, d.c.next_attempt_at <= now),
+                       and_(d.c.state == SENDING, d.c.lease_until < now)))
+            .order_by(d.c.next_attempt_at, d.c.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
         ).all()
         if not rows:
             return []
-        conn.execute(
-            update(a).where(a.c.id.in_([r.id for r in rows]))
-            .values(state=SENDING, attempts=a.c.attempts + 1,
-                    lease_until=now + timedelta(seconds=lease_seconds(settings)))
-        )
-        installation = installation_id(conn)
-    # Composed after the claim commits: no row locks are held while templates render.
+        conn.execute(update(d).where(d.c.id.in_([r.id for r in rows]))
+                     .values(state=SENDING, attempts=d.c.attempts + 1, lease_until=lease_until))
+        alert_ids = sorted({r.alert_id for r in rows})
+        _mirror(conn, tables, alert_ids)
+        alerts = {r.id: r for r in conn.execute(select(a).where(a.c.id.in_(alert_ids)))}
+    # Rendered after the claim commits: no row locks are held while templates render.
     with engine.connect() as conn:
-        emails = compose_batch(conn, tables, settings, rows, installation)
-    unroutable = {r.id: str(emails[r.id]) for r in rows if isinstance(emails[r.id], Unroutable)}
-    if unroutable:
-        _set_aside(engine, tables, unroutable)
+        missing = [alerts[i] for i in alert_ids if i not in built]
+        built.update(build_views(conn, tables, settings, missing))
+        threads = _threads(conn, tables, rows, alerts, now)
     claimed = []
     for row in rows:
-        email = emails[row.id]
-        if row.id in unroutable:
-            continue
-        if isinstance(email, Exception):
-            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, None, f"compose: {email!r}", claimed_at))
+        alert = alerts[row.alert_id]
+        item = Claimed(row.alert_id, alert.kind, row.attempts + 1, None, claimed_at=claimed_at, delivery_id=row.id,
+                       receiver=row.receiver, integration=row.integration, target=row.target,
+                       thread=threads.get(row.id))
+        view = built.get(row.alert_id)
+        target = notifiers.target(row.receiver, row.integration, row.target)
+        if target is None:
+            item.error, item.permanent = (f"receiver {row.receiver!r} has no {row.integration} target"
+                                          f" #{row.target} any more"), True
+        elif isinstance(view, Exception) or view is None:
+            item.error = f"compose: {view!r}"
         else:
-            claimed.append(Claimed(row.id, row.kind, row.attempts + 1, email, claimed_at=claimed_at))
+            item.title = view.view.title
+            try:
+                item.message = notifiers.notifier(target).render(view.view, item.thread)
+            except Exception as exc:  # noqa: BLE001 - one bad render must not stop the others
+                item.error = f"compose: {exc!r}"
+        claimed.append(item)
     return claimed
 
 
-def record(engine: Engine, tables: Tables, settings: Settings, results: list[tuple[Claimed, Exception | None]],
-           now: datetime) -> tuple[int, int]:
-    """Store each outcome; returns (sent, failed for good)."""
+def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: Notifiers, now: datetime,
+               limit: int) -> dict[int, Built | Exception]:
+    """Alerts due and not yet routed get their deliveries, or are set aside as unroutable."""
+    a, d = tables.alerts, tables.alert_deliveries
+    fresh = conn.execute(
+        select(a).where(a.c.state == PENDING, a.c.next_attempt_at <= now,
+                        ~exists(select(d.c.id).where(d.c.alert_id == a.c.id)))
+        .order_by(a.c.next_attempt_at, a.c.id).limit(limit).with_for_update(skip_locked=True)
+    ).all()
+    if not fresh:
+        return {}
+    built = build_views(conn, tables, settings, fresh)
+    deliveries: list[dict[str, Any]] = []
+    for alert in fresh:
+        view = built[alert.id]
+        if isinstance(view, Exception):
+            # Nothing can be said about it, nor routed: one try counted, retried like a failed send.
+            _fail_alert_try(conn, tables, settings, alert, f"compose: {view!r}", now)
+            continue
+        targets = notifiers.targets_for(view.labels)
+        if not targets:
+            conn.execute(update(a).where(a.c.id == alert.id).values(
+                state=UNROUTABLE, last_error=unroutable_reason(settings, view.labels)[:_ERROR_CHARS]))
+            continue
+        deliveries += [{"alert_id": alert.id, "receiver": t.receiver, "integration": t.integration, "target": t.index,
+                        "state": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
+                       for t in targets]
+    if deliveries:
+        conn.execute(tables.alert_deliveries.insert(), deliveries)
+    return built
+
+
+def unroutable_reason(settings: Settings, labels: list[Labels]) -> str:
+    pipelines = [(one.platform, one.group) for one in labels]
+    if settings.notify_config is None:
+        return str(Unroutable(pipelines))
+    names = sorted({f"{p}/{g}" for p, g in pipelines})
+    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return (f"no receiver: no route in {settings.notify_config.name} matches {shown or 'its pipelines'}"
+            " and it sets no default_receiver")
+
+
+def _fail_alert_try(conn: Connection, tables: Tables, settings: Settings, alert: Any, reason: str,
+                    now: datetime) -> None:
     a = tables.alerts
-    delivered = [item for item, error in results if error is None and item.error is None]
-    sent, failed = len(delivered), 0
+    attempts = alert.attempts + 1
+    if attempts >= settings.alert_max_attempts:
+        values = {"state": FAILED}
+    else:
+        values = {"next_attempt_at": now + timedelta(seconds=backoff_seconds(settings, attempts))}
+    conn.execute(update(a).where(a.c.id == alert.id).values(attempts=attempts, last_error=reason[:_ERROR_CHARS],
+                                                             **values))
+
+
+def _threads(conn: Connection, tables: Tables, rows: list[Any], alerts: dict[int, Any],
+             now: datetime) -> dict[int, str]:
+    """For each claimed delivery, the thread its message joins: the thread of the latest message of the same
+    fingerprint to the same target within ``THREAD_WINDOW``."""
+    a, d = tables.alerts, tables.alert_deliveries
+    fingerprints = {alerts[r.alert_id].fingerprint for r in rows if alerts[r.alert_id].fingerprint}
+    if not fingerprints:
+        return {}
+    latest: dict[tuple[str, str, str, int], str] = {}
+    for sent in conn.execute(
+        select(a.c.fingerprint, d.c.receiver, d.c.integration, d.c.target, d.c.thread, d.c.reference)
+        .join(a, a.c.id == d.c.alert_id)
+        .where(a.c.fingerprint.in_(fingerprints), d.c.state == SENT, d.c.reference.is_not(None),
+               d.c.sent_at > now - THREAD_WINDOW)
+        .order_by(d.c.sent_at)
+    ):
+        latest[(sent.fingerprint, sent.receiver, sent.integration, sent.target)] = sent.thread or sent.reference
+    out = {}
+    for r in rows:
+        key = (alerts[r.alert_id].fingerprint, r.receiver, r.integration, r.target)
+        if key in latest:
+            out[r.id] = latest[key]
+    return out
+
+
+def _mirror(conn: Connection, tables: Tables, alert_ids: list[int]) -> dict[int, str]:
+    """Bring each alert's summary in line with its deliveries; returns the alerts that became sent or failed."""
+    a, d = tables.alerts, tables.alert_deliveries
+    if not alert_ids:
+        return {}
+    current = {r.id: r.state for r in conn.execute(select(a.c.id, a.c.state).where(a.c.id.in_(alert_ids)))}
+    by_alert: dict[int, list[Any]] = {i: [] for i in alert_ids}
+    for row in conn.execute(select(d).where(d.c.alert_id.in_(alert_ids)).order_by(d.c.id)):
+        by_alert[row.alert_id].append(row)
+    settled: dict[int, str] = {}
+    for alert_id, rows in by_alert.items():
+        if not rows or current.get(alert_id) in (CANCELLED, None):
+            continue
+        states = {r.state for r in rows}
+        errors = [f"{r.integration} ({r.receiver}): {r.last_error}" for r in rows if r.last_error]
+        values: dict[str, Any] = {"attempts": max(r.attempts for r in rows),
+                                  "last_error": "; ".join(errors)[:_ERROR_CHARS] or None}
+        if SENDING in states:
+            values |= {"state": SENDING, "lease_until": max(r.lease_until for r in rows if r.state == SENDING)}
+        elif PENDING in states:
+            values |= {"state": PENDING, "lease_until": None,
+                       "next_attempt_at": min(r.next_attempt_at for r in rows if r.state == PENDING)}
+        elif states <= {SENT, CANCELLED} and SENT in states:
+            values |= {"state": SENT, "lease_until": None, "sent_at": max(r.sent_at for r in rows if r.sent_at)}
+        else:
+            values |= {"state": FAILED if FAILED in states else CANCELLED, "lease_until": None}
+        if values["state"] in (SENT, FAILED) and current[alert_id] != values["state"]:
+            settled[alert_id] = values["state"]
+        conn.execute(update(a).where(a.c.id == alert_id).values(**values))
+    return settled
+
+
+@dataclass
+class Recorded:
+    sent: int = 0  # alerts now sent to every target
+    failed: int = 0  # alerts now given up (some target failed for good)
+    outcomes: list[tuple[str, str]] = field(default_factory=list)  # (integration, delivered|retry|failed)
+
+
+def record(engine: Engine, tables: Tables, settings: Settings,
+           results: list[tuple[Claimed, Outcome | Exception | None]], now: datetime) -> Recorded:
+    """Store each delivery's outcome (None: delivered; an exception: a failed try) and update its alert."""
+    a, d = tables.alerts, tables.alert_deliveries
+    stats = Recorded()
+    delivered: dict[int, tuple[Claimed, str | None]] = {}
     with engine.begin() as conn:
-        if delivered:
-            # One statement for the whole batch; subject and Message-ID picked per alert id.
-            subjects = {i.alert_id: i.message.subject[:255] for i in delivered if i.message is not None}
-            message_ids = {i.alert_id: i.message.message_id for i in delivered if i.message is not None}
-            sent_to = {i.alert_id: json.dumps(i.message.recipients) for i in delivered if i.message is not None}
-            conn.execute(
-                update(a).where(a.c.id.in_(list(subjects)))
-                .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
-                        subject=case(subjects, value=a.c.id), message_id=case(message_ids, value=a.c.id),
-                        recipients=case(sent_to, value=a.c.id))
-            )
-        for item, error in results:
-            if error is None and item.error is None:
+        for item, result in results:
+            outcome = _outcome(item, result)
+            if isinstance(outcome, Delivered):
+                delivered[item.delivery_id] = (item, outcome.reference)
+                stats.outcomes.append((item.integration, "delivered"))
                 continue
-            reason = item.error or f"{type(error).__name__}: {error}"
-            if item.attempts >= settings.alert_max_attempts:
-                conn.execute(update(a).where(a.c.id == item.alert_id).values(
-                    state=FAILED, lease_until=None, last_error=reason[:2000]))
-                failed += 1
+            retry = isinstance(outcome, RetryLater) and item.attempts < settings.alert_max_attempts
+            values: dict[str, Any] = {"lease_until": None, "last_error": outcome.reason[:_ERROR_CHARS]}
+            if retry:
+                wait = outcome.after_seconds if outcome.after_seconds is not None else backoff_seconds(
+                    settings, item.attempts)
+                values |= {"state": PENDING, "next_attempt_at": now + timedelta(seconds=wait)}
             else:
-                retry_at = now + timedelta(seconds=backoff_seconds(settings, item.attempts))
-                conn.execute(update(a).where(a.c.id == item.alert_id).values(
-                    state=PENDING, next_attempt_at=retry_at, lease_until=None, last_error=reason[:2000]))
-    return sent, failed
+                values["state"] = FAILED
+            # Conditional: a delivery cancelled meanwhile stays cancelled.
+            conn.execute(update(d).where(d.c.id == item.delivery_id, d.c.state == SENDING).values(**values))
+            stats.outcomes.append((item.integration, "retry" if retry else "failed"))
+        if delivered:
+            references = {i: ref[:255] for i, (_, ref) in delivered.items() if ref}
+            threads = {i: (item.thread or ref)[:255] for i, (item, ref) in delivered.items() if item.thread or ref}
+            conn.execute(
+                update(d).where(d.c.id.in_(list(delivered)))
+                .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
+                        reference=case(references, value=d.c.id, else_=None) if references else None,
+                        thread=case(threads, value=d.c.id, else_=None) if threads else None)
+            )
+        alert_ids = sorted({item.alert_id for item, _ in results})
+        settled = _mirror(conn, tables, alert_ids)
+        _note_email(conn, tables, [item for item, _ in delivered.values()])
+        stats.sent = sum(1 for state in settled.values() if state == SENT)
+        stats.failed = sum(1 for state in settled.values() if state == FAILED)
+        # An alert with no email target is named by its title in the columns made for emails.
+        titled = {item.alert_id: f"[OtelMon] {item.title}"[:255] for item, _ in delivered.values()
+                  if item.integration != "email" and item.title}
+        if titled:
+            conn.execute(update(a).where(a.c.id.in_(list(titled)), a.c.subject.is_(None))
+                         .values(subject=case(titled, value=a.c.id)))
+    return stats
 
 
-def _set_aside(engine: Engine, tables: Tables, reasons: dict[int, str]) -> None:
-    """Claimed alerts with nowhere to go: unroutable, with the reason, and the claim not counted as a try."""
+def _outcome(item: Claimed, result: Outcome | Exception | None) -> Outcome:
+    if item.error is not None:
+        return PermanentFailure(item.error) if item.permanent else RetryLater(item.error)
+    if result is None:
+        return Delivered(getattr(item.message, "message_id", None))
+    if isinstance(result, Exception):
+        return RetryLater(f"{type(result).__name__}: {result}")
+    return result
+
+
+def _note_email(conn: Connection, tables: Tables, items: list[Claimed]) -> None:
+    """The alert row names what its emails said: subject, Message-ID and every address it reached."""
     a = tables.alerts
-    with engine.begin() as conn:
-        for alert_id, reason in reasons.items():
-            conn.execute(update(a).where(a.c.id == alert_id, a.c.state == SENDING).values(
-                state=UNROUTABLE, attempts=a.c.attempts - 1, lease_until=None, last_error=reason[:2000]))
+    emails = [i for i in items if i.integration == "email" and i.message is not None]
+    if not emails:
+        return
+    reached: dict[int, list[str]] = {}
+    for alert_id, recipients in conn.execute(select(a.c.id, a.c.recipients).where(
+            a.c.id.in_({i.alert_id for i in emails}))):
+        reached[alert_id] = json.loads(recipients or "[]")
+    for item in emails:
+        reached[item.alert_id] += [r for r in item.message.recipients if r not in reached[item.alert_id]]
+    conn.execute(update(a).where(a.c.id.in_(list(reached))).values(
+        subject=case({i.alert_id: i.message.subject[:255] for i in emails}, value=a.c.id),
+        message_id=case({i.alert_id: i.message.message_id for i in emails}, value=a.c.id),
+        recipients=case({k: json.dumps(v) for k, v in reached.items()}, value=a.c.id)))
 
 
-def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, after_id: int = 0) -> tuple[int, int]:
+def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, after_id: int = 0,
+            notifiers: Notifiers | None = None) -> tuple[int, int]:
     """Unroutable alerts (with an id above ``after_id``) that the current configuration can deliver go back to
     pending, due at once. Returns how many, and the highest id looked at: routing is a function of the
-    settings, so a caller whose settings do not change need only look past it next time. Costs nothing
-    while no pipeline has a recipient."""
-    if not can_route_any(settings):
+    configuration, so a caller whose configuration does not change need only look past it next time. Costs
+    nothing while nothing at all can be routed."""
+    notifiers = notifiers or Notifiers(settings)
+    if not notifiers.router.can_route_any():
         return 0, after_id
     a, f, ob = tables.alerts, tables.failures, tables.alert_outbox
     routable: list[int] = []
     with engine.connect() as conn:
         while True:
             heads = conn.execute(
-                select(a.c.id, a.c.kind, f.c.platform, f.c.group_name)
+                select(a.c.id, a.c.kind, f.c.platform, f.c.group_name, f.c.process_name, f.c.attributes)
                 .outerjoin(f, f.c.id == a.c.head_failure_id)
                 .where(a.c.state == UNROUTABLE, a.c.id > after_id).order_by(a.c.id).limit(_REROUTE_PAGE)
             ).all()
@@ -159,16 +350,16 @@ def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, a
                 break
             after_id = heads[-1].id
             routable += [h.id for h in heads if h.kind != "summary" and h.platform is not None
-                         and recipients_for(settings, h.platform, h.group_name)]
+                         and notifiers.targets_for([Labels.of_failure(h)])]
             summaries = [h.id for h in heads if h.kind == "summary"]
             if summaries:
-                pipelines: dict[int, set[tuple[str, str]]] = {i: set() for i in summaries}
-                for alert_id, platform, group in conn.execute(
-                    select(ob.c.alert_id, f.c.platform, f.c.group_name).distinct()
+                pipelines: dict[int, set[Labels]] = {i: set() for i in summaries}
+                for alert_id, platform, group, process in conn.execute(
+                    select(ob.c.alert_id, f.c.platform, f.c.group_name, f.c.process_name).distinct()
                     .join(f, f.c.id == ob.c.failure_id).where(ob.c.alert_id.in_(summaries))
                 ):
-                    pipelines[alert_id].add((platform, group))
-                routable += [i for i, p in pipelines.items() if recipients_for_many(settings, p)]
+                    pipelines[alert_id].add(Labels(platform, group, process))
+                routable += [i for i, labels in pipelines.items() if notifiers.targets_for(labels)]
             if len(heads) < _REROUTE_PAGE:
                 break
     if not routable:
@@ -181,24 +372,29 @@ def reroute(engine: Engine, tables: Tables, settings: Settings, now: datetime, a
     return moved, after_id
 
 
-def release(engine: Engine, tables: Tables, alert_ids: list[int]) -> None:
-    """Give back claimed alerts that were never tried (the sender is stopping): due again at once, for
+def release(engine: Engine, tables: Tables, items: list[Claimed]) -> None:
+    """Give back claimed deliveries that were never tried (the sender is stopping): due again at once, for
     whichever replica runs next, and the claim does not count as an attempt."""
-    if not alert_ids:
+    if not items:
         return
-    a = tables.alerts
+    d = tables.alert_deliveries
     with engine.begin() as conn:
         conn.execute(
-            update(a).where(a.c.id.in_(alert_ids), a.c.state == SENDING)
-            .values(state=PENDING, attempts=a.c.attempts - 1, lease_until=None)
+            update(d).where(d.c.id.in_([i.delivery_id for i in items]), d.c.state == SENDING)
+            .values(state=PENDING, attempts=d.c.attempts - 1, lease_until=None)
         )
+        _mirror(conn, tables, sorted({i.alert_id for i in items}))
 
 
 def next_retry(engine: Engine, tables: Tables) -> datetime | None:
-    """When the earliest alert waiting for a retry is due."""
-    a = tables.alerts
+    """When the earliest delivery waiting for a retry (or alert waiting to be routed) is due."""
+    a, d = tables.alerts, tables.alert_deliveries
     with engine.connect() as conn:
-        return conn.execute(select(func.min(a.c.next_attempt_at)).where(a.c.state == PENDING)).scalar()
+        retry = conn.execute(select(func.min(d.c.next_attempt_at)).where(d.c.state == PENDING)).scalar()
+        routing = conn.execute(select(func.min(a.c.next_attempt_at)).where(
+            a.c.state == PENDING, ~exists(select(d.c.id).where(d.c.alert_id == a.c.id)))).scalar()
+    due = [t for t in (retry, routing) if t is not None]
+    return min(due) if due else None
 
 
 def backlog(engine: Engine, tables: Tables) -> int:

@@ -15,12 +15,13 @@ from otelmon.storage.tables import Tables
 @dataclass(frozen=True)
 class AlertHistory:
     rows: list[Any]  # up to limit + 1 alerts: one more than asked tells that an older page exists
+    deliveries: dict[int, list[Any]]  # by alert id: one row per target (receiver, integration, target)
     alerts_by_state: dict[str, int]
     outbox_by_state: dict[str, int]
 
 
 def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, before_id: int | None) -> AlertHistory:
-    a, ob = tables.alerts, tables.alert_outbox
+    a, ob, d = tables.alerts, tables.alert_outbox, tables.alert_deliveries
     query = select(a).order_by(a.c.id.desc()).limit(limit + 1)
     if state:
         query = query.where(a.c.state == state)
@@ -32,4 +33,8 @@ def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, 
         outbox = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
         by_state = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
         rows = list(conn.execute(query))
-    return AlertHistory(rows, by_state, outbox)
+        deliveries: dict[int, list[Any]] = {r.id: [] for r in rows}
+        if rows:
+            for row in conn.execute(select(d).where(d.c.alert_id.in_(list(deliveries))).order_by(d.c.id)):
+                deliveries[row.alert_id].append(row)
+    return AlertHistory(rows, deliveries, by_state, outbox)

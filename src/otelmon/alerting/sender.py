@@ -1,15 +1,15 @@
-"""Sending alerts as a pipeline: claim -> compose -> send -> record, each stage running on its own.
+"""Sending alerts as a pipeline: claim -> render -> send -> record, each stage running on its own.
 
-A send cycle that claims a batch, sends all of it and records all of it before claiming again makes an
-alert wait for the whole batch ahead of it. Here the claimer hands each composed email to a queue as
-soon as its small batch is ready, a few lanes each keep one SMTP connection open and take the next
-email as soon as they are free, and a recorder writes outcomes in batches while the lanes go on.
+The claimer hands each rendered delivery to a task of its own as soon as its small batch is ready; a task
+waits for a slot of its integration (email: the SMTP connections the settings allow; each HTTP channel: a
+few calls at once), sends, and leaves the outcome to a recorder that writes outcomes in batches while the
+sends go on. A slow or dead channel fills only its own slots: email never waits behind a webhook.
 
-Guarantees are those of ``delivery``: a claim is a lease, so what this process claimed and did not
-record (it died) is taken over once the lease runs out; on a graceful stop, claimed alerts that were
-never tried are given back at once. Alerts set aside as unroutable are looked at again at start and every
-poll interval (``delivery.reroute``; each only once with this process's settings), so they leave as soon
-as the configuration routes them.
+Guarantees are those of ``delivery``: a claim is a lease, so what this process claimed and did not record
+(it died) is taken over once the lease runs out; on a graceful stop, deliveries claimed but never tried are
+given back at once. Alerts set aside as unroutable are looked at again at start and every poll interval
+(``delivery.reroute``; each only once with this process's configuration), so they leave as soon as the
+configuration routes them.
 """
 
 from __future__ import annotations
@@ -17,51 +17,54 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import defaultdict
 
-import aiosmtplib
 from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting import delivery
 from otelmon.alerting.delivery import Claimed
+from otelmon.alerting.notifiers import Notifiers
+from otelmon.alerting.notify.base import Outcome, RetryLater
 from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.clock import seconds_until, utcnow
 from otelmon.config import Settings
-from otelmon.email.smtp import SmtpConnection
 from otelmon.metrics import Metrics
 from otelmon.storage.installation import ensure_installation_id
 from otelmon.storage.tables import Tables
 
 log = logging.getLogger(__name__)
 
-# Claimed but not yet recorded, at most: a lease must not run out while an email waits in the queue.
+# Claimed but not yet recorded, at most: a lease must not run out while a delivery waits for its slot.
 _MAX_IN_FLIGHT = 100
-# A lane closes its connection after this long without work (servers drop idle clients after minutes).
-_IDLE_CLOSE_SECONDS = 5.0
-
+# Calls at once to one HTTP integration (all its targets): vendors rate-limit per app or per webhook.
+_HTTP_SLOTS = 8
 # How often the sender looks at every unroutable alert again, not only at those set aside since its last look.
 _FULL_REROUTE_SECONDS = 60.0
 
+
 class AlertSender:
-    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics,
+                 notifiers: Notifiers | None = None) -> None:
         self.engine = engine
         self.tables = tables
         self.settings = settings
         self.metrics = metrics
-        self._queue: asyncio.Queue[Claimed | None] = asyncio.Queue()
-        self._outcomes: list[tuple[Claimed, Exception | None]] = []
+        self.notifiers = notifiers or Notifiers(settings)
+        self._slots: dict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(_HTTP_SLOTS))
+        self._slots["email"] = asyncio.Semaphore(max(1, settings.smtp_max_connections))
+        self._outcomes: list[tuple[Claimed, Outcome | None]] = []
         self._outcome_ready = asyncio.Event()
         self._wake = asyncio.Event()
         self._in_flight = 0
+        self._waiting: set[int] = set()  # ids of claimed items whose send has not begun
+        self._tasks: dict[int, tuple[asyncio.Task, Claimed]] = {}
         self._stopping = False
         self._claimer: asyncio.Task | None = None
-        self._lanes: list[asyncio.Task] = []
         self._recorder: asyncio.Task | None = None
 
     def start(self) -> None:
         self._claimer = asyncio.create_task(self._claim_loop(), name="otelmon-alert-claim")
-        self._lanes = [asyncio.create_task(self._lane(), name=f"otelmon-alert-smtp-{n}")
-                       for n in range(self.settings.smtp_max_connections)]
         self._recorder = asyncio.create_task(self._record_loop(), name="otelmon-alert-record")
 
     def wake(self) -> None:
@@ -69,35 +72,33 @@ class AlertSender:
         self._wake.set()
 
     async def stop(self, grace: float) -> None:
-        """Stop claiming; send and record what is queued within ``grace`` seconds; give back the rest."""
+        """Stop claiming; send and record what was claimed within ``grace`` seconds; give back the rest."""
         self._stopping = True
         self._wake.set()
         if self._claimer is None:
+            await self.notifiers.aclose()
             return
         deadline = time.monotonic() + grace
         await asyncio.wait([self._claimer], timeout=grace)
-        for _ in self._lanes:
-            self._queue.put_nowait(None)  # after everything already queued
-        await asyncio.wait(self._lanes, timeout=max(0.0, deadline - time.monotonic()))
+        sends = [task for task, _ in self._tasks.values()]
+        if sends:
+            await asyncio.wait(sends, timeout=max(0.0, deadline - time.monotonic()))
         self._outcome_ready.set()
         await asyncio.wait([self._recorder], timeout=max(0.1, deadline - time.monotonic()))
-        for task in [self._claimer, *self._lanes, self._recorder]:
+        untried = [item for key, (_, item) in self._tasks.items() if key in self._waiting]
+        for task in [self._claimer, self._recorder, *(task for task, _ in self._tasks.values())]:
             task.cancel()
-        untried = []
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is not None:
-                untried.append(item.alert_id)
         if untried:
             await run_in_threadpool(delivery.release, self.engine, self.tables, untried)
+        await self.notifiers.aclose()
 
     async def _claim_loop(self) -> None:
         poll = self.settings.alert_poll_seconds
         started = False
         next_reroute = next_full_reroute = 0.0
-        # Unroutable alerts up to this id were looked at with these settings: no need to look at them again,
-        # except in the full pass every _FULL_REROUTE_SECONDS: another replica, configured differently (a
-        # rolling change of settings), may have set aside an alert with a lower id.
+        # Unroutable alerts up to this id were looked at with this configuration: no need to look at them
+        # again, except in the full pass every _FULL_REROUTE_SECONDS: another replica, configured
+        # differently (a rolling change of configuration), may have set aside an alert with a lower id.
         rerouted_upto = 0
         while not self._stopping:
             wait = poll
@@ -111,79 +112,62 @@ class AlertSender:
                 if time.monotonic() >= next_reroute:
                     next_reroute = time.monotonic() + poll
                     rerouted, rerouted_upto = await run_in_threadpool(
-                        delivery.reroute, self.engine, self.tables, self.settings, utcnow(), rerouted_upto)
+                        delivery.reroute, self.engine, self.tables, self.settings, utcnow(), rerouted_upto,
+                        self.notifiers)
                     if rerouted:
-                        log.info("%d unroutable alerts have recipients now: sending them", rerouted)
+                        log.info("%d unroutable alerts have somewhere to go now: sending them", rerouted)
                 room = _MAX_IN_FLIGHT - self._in_flight
                 if room > 0:
                     claimed = await run_in_threadpool(
                         delivery.claim, self.engine, self.tables, self.settings, utcnow(),
-                        min(room, delivery.CLAIM_LIMIT),
+                        min(room, delivery.CLAIM_LIMIT), self.notifiers,
                     )
                     if claimed:
                         self._in_flight += len(claimed)
                         for item in claimed:
-                            if item.message is None:  # could not be composed: recorded as a failed try
+                            if item.message is None:  # could not be rendered: recorded as a failed try
                                 self._finished(item, None)
                             else:
-                                self._queue.put_nowait(item)
+                                self._waiting.add(item.delivery_id)
+                                task = asyncio.create_task(self._deliver(item),
+                                                           name=f"otelmon-deliver-{item.delivery_id}")
+                                self._tasks[item.delivery_id] = (task, item)
+                                task.add_done_callback(lambda _t, key=item.delivery_id: self._tasks.pop(key, None))
                         continue  # more may be due
                     wait = seconds_until(await run_in_threadpool(delivery.next_retry, self.engine, self.tables), poll)
             except Exception:  # noqa: BLE001 - a database blip must not end alerting
                 log.warning("alert sender: claim failed; retrying in %.1fs", poll, exc_info=True)
             await sleep_until_woken(self._wake, wait)
 
-    async def _lane(self) -> None:
-        connection = SmtpConnection(self.settings)
-        try:
-            while True:
-                if connection.is_open:
-                    try:
-                        item = await asyncio.wait_for(self._queue.get(), timeout=_IDLE_CLOSE_SECONDS)
-                    except (TimeoutError, asyncio.TimeoutError):
-                        await connection.close()
-                        continue
-                else:
-                    item = await self._queue.get()
-                if item is None:
-                    return
-                if delivery.lease_expired(item, self.settings):
-                    # It waited here past its lease (a slow or hanging server): another sender may have
-                    # taken it over, so sending it now could send it twice. Its new owner sends it.
-                    log.warning("alert %s: lease ran out while queued; left to whoever holds it now", item.alert_id)
-                    self._in_flight -= 1
-                    self._wake.set()
-                    continue
-                try:
-                    await connection.open()
-                except (aiosmtplib.SMTPException, OSError) as exc:
-                    # The server cannot be reached: fail what is queued now, rather than each email
-                    # after its own connect timeout; they are retried with backoff.
-                    self._finished(item, exc)
-                    self._fail_queued(exc)
-                    continue
-                try:
-                    error = await connection.send(item.message)
-                except Exception as exc:  # noqa: BLE001 - a lane must outlive any one email
-                    await connection.close()
-                    error = exc
-                self._finished(item, error)
-        finally:
-            await connection.close()
+    async def _deliver(self, item: Claimed) -> None:
+        async with self._slots[item.integration]:
+            self._waiting.discard(item.delivery_id)
+            if delivery.lease_expired(item, self.settings):
+                # It waited past its lease (a slow or hanging channel): another sender may have taken it
+                # over, so sending it now could send it twice. Its new owner sends it.
+                log.warning("alert %s (%s): lease ran out before sending; left to whoever holds it now",
+                            item.alert_id, item.integration)
+                self._in_flight -= 1
+                self._wake.set()
+                return
+            target = self.notifiers.target(item.receiver, item.integration, item.target)
+            if target is None:  # the configuration changed under it: recorded as failed
+                item.error, item.permanent = f"receiver {item.receiver!r} has no such target any more", True
+                self._finished(item, None)
+                return
+            # A notifier bounds its own calls; this bounds a notifier that forgot to, well inside the lease.
+            guard = delivery.lease_seconds(self.settings) / 2
+            try:
+                outcome = await asyncio.wait_for(self.notifiers.notifier(target).send(item.message), timeout=guard)
+            except (TimeoutError, asyncio.TimeoutError):
+                outcome = RetryLater(f"{item.integration}: no answer within {guard:.0f}s")
+            except Exception as exc:  # noqa: BLE001 - a send must outlive any one notifier's bug
+                log.exception("alert %s: %s notifier raised", item.alert_id, item.integration)
+                outcome = RetryLater(f"{item.integration}: {type(exc).__name__}")
+        self._finished(item, outcome)
 
-    def _fail_queued(self, error: Exception) -> None:
-        kept_sentinels = 0
-        while not self._queue.empty():
-            item = self._queue.get_nowait()
-            if item is None:
-                kept_sentinels += 1
-            else:
-                self._finished(item, error)
-        for _ in range(kept_sentinels):
-            self._queue.put_nowait(None)
-
-    def _finished(self, item: Claimed, error: Exception | None) -> None:
-        self._outcomes.append((item, error))
+    def _finished(self, item: Claimed, outcome: Outcome | None) -> None:
+        self._outcomes.append((item, outcome))
         self._outcome_ready.set()
 
     async def _record_loop(self) -> None:
@@ -197,10 +181,10 @@ class AlertSender:
                     return
                 continue
             try:
-                sent, failed = await run_in_threadpool(
+                stats = await run_in_threadpool(
                     delivery.record, self.engine, self.tables, self.settings, batch, utcnow())
             except Exception:  # noqa: BLE001 - keep the outcomes and try again, while the lease holds
-                kept = [(item, error) for item, error in batch if not delivery.lease_expired(item, self.settings)]
+                kept = [(item, outcome) for item, outcome in batch if not delivery.lease_expired(item, self.settings)]
                 log.warning("alert sender: recording %d outcomes failed; retrying %d in %.1fs (the rest are"
                             " sent again once their lease runs out)", len(batch), len(kept), poll, exc_info=True)
                 self._in_flight -= len(batch) - len(kept)
@@ -208,16 +192,18 @@ class AlertSender:
                 await asyncio.sleep(poll)  # a database outage: wait, do not spin
                 self._outcome_ready.set()
                 continue
-            for item, error in batch:
-                if error is not None or item.error is not None:
-                    log.warning("alert %s not sent (attempt %s): %s", item.alert_id, item.attempts,
-                                item.error or error)
-            self.metrics.alerts_sent.inc(sent)
-            self.metrics.alerts_failed.inc(failed)
+            for item, outcome in batch:
+                if item.error is not None or (outcome is not None and not hasattr(outcome, "reference")):
+                    log.warning("alert %s not delivered by %s to %s (attempt %s): %s", item.alert_id,
+                                item.integration, item.receiver, item.attempts,
+                                item.error or getattr(outcome, "reason", outcome))
+            for integration, result in stats.outcomes:
+                self.metrics.notifications.labels(integration=integration, outcome=result).inc()
+            self.metrics.alerts_sent.inc(stats.sent)
+            self.metrics.alerts_failed.inc(stats.failed)
             was_full = self._in_flight >= _MAX_IN_FLIGHT
             self._in_flight -= len(batch)
-            if was_full or sent < len(batch):
+            if was_full or any(result != "delivered" for _, result in stats.outcomes):
                 self._wake.set()  # room to claim again, or a retry time the claimer must wait for
             if self._stopping and self._in_flight == 0:
                 return
-

@@ -3,8 +3,8 @@
 Dispatch and sending run apart, so that grouping never waits behind a slow SMTP server and sending
 never waits behind a storm being grouped:
 - dispatch (here): when a group's wait has run out, turn it into an alert (or a suppression, or a hold);
-- sending (``sender.AlertSender``): claim due alerts, send them over a few SMTP connections, record.
-Database work runs in threads and SMTP is asyncio, so the event loop keeps serving requests.
+- sending (``sender.AlertSender``): route due alerts to their targets, send each delivery, record.
+Database work runs in threads and every channel is asyncio, so the event loop keeps serving requests.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from sqlalchemy import Engine
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting.dispatch import dispatch_due
-from otelmon.alerting.routing import routing_warnings
+from otelmon.alerting.notifiers import Notifiers
+from otelmon.alerting.routing import Router
 from otelmon.alerting.sender import AlertSender
 from otelmon.alerting.wakeup import sleep_until_woken
 from otelmon.clock import seconds_until, utcnow
@@ -34,12 +35,14 @@ _DISPATCH_MIN_INTERVAL = 0.1
 
 
 class AlertWorker:
-    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics) -> None:
+    def __init__(self, engine: Engine, tables: Tables, settings: Settings, metrics: Metrics,
+                 router: Router | None = None) -> None:
         self.engine = engine
         self.tables = tables
         self.settings = settings
         self.metrics = metrics
-        self.sender = AlertSender(engine, tables, settings, metrics)
+        self.router = router or Router.from_settings(settings)
+        self.sender = AlertSender(engine, tables, settings, metrics, Notifiers(settings, self.router))
         self._new_failures = asyncio.Event()
         self._stopping = False
         # True while no group is waiting: only then can a new failure change when dispatch must run
@@ -48,7 +51,7 @@ class AlertWorker:
         self._dispatcher: asyncio.Task | None = None
 
     def start(self) -> None:
-        for warning in routing_warnings(self.settings):
+        for warning in self.router.warnings():
             log.warning(warning)
         self._dispatcher = asyncio.create_task(self._dispatch_loop(), name="otelmon-alert-dispatch")
         self.sender.start()

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from otelmon.alerting.outbox import enqueue_created
+from otelmon.alerting.routing import Router
 from otelmon.config import Settings
 from otelmon.ingest import FailureIngestor
 from otelmon.metrics import Metrics
@@ -38,9 +39,12 @@ class Runtime:
     # Bytes of request bodies held, and being parsed, at once (otlp/budget.py).
     body_budget: ByteBudget
     parse_budget: ByteBudget
+    # Where alerts go (OTELMON_NOTIFY_CONFIG, or the legacy recipients): read and checked once, at start.
+    router: Router
 
     @classmethod
     def start(cls, settings: Settings) -> Runtime:
+        router = Router.from_settings(settings)  # a bad receivers file stops start-up, before the database
         engine = create_db_engine(settings)
         _migrate_with_retries(engine)
         tables = Tables.reflect(engine)
@@ -49,7 +53,7 @@ class Runtime:
         read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
         return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics,
                    ByteBudget(_BODIES_HELD * settings.max_body_bytes, "request bodies in memory"),
-                   ByteBudget(settings.max_body_bytes, "bodies being parsed", trim_after=True))
+                   ByteBudget(settings.max_body_bytes, "bodies being parsed", trim_after=True), router)
 
     def close(self) -> None:
         self.engine.dispose()

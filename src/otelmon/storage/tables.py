@@ -13,17 +13,20 @@ class Tables:
     alert_outbox: Table
     alerts: Table
     alert_fingerprints: Table
+    alert_deliveries: Table
     digests: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
-        metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "digests"])
+        metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "alert_deliveries",
+                                     "digests"])
         t = metadata.tables
         return cls(
             failures=t["failures"],
             alert_outbox=t["alert_outbox"],
             alerts=t["alerts"],
             alert_fingerprints=t["alert_fingerprints"],
+            alert_deliveries=t["alert_deliveries"],
             digests=t["digests"],
         )

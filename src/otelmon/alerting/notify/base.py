@@ -67,6 +67,9 @@ class AlertView:
     summary_rows: list[dict[str, Any]] = field(default_factory=list)
     more_summary_rows: int = 0
     storm_cap: int | None = None
+    summary_groups: int = 0  # pipelines (platform/group) among a summary's failures
+    period_start: datetime | None = None  # a summary's first and last failure
+    period_end: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags
     links: dict[str, str] = field(default_factory=dict)  # "trace", "failures" (dashboard): absolute URLs
     created_at: datetime | None = None
@@ -82,6 +85,9 @@ class NotifyContext:
     settings: Settings
     http: httpx.AsyncClient
     installation: str = ""
+    # State an integration shares between all its targets of one sender (email's SMTP connections), by
+    # integration name; an integration module with ``async def aclose(context)`` releases it.
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 class Notifier(Protocol):

@@ -20,6 +20,19 @@ router = APIRouter(prefix="/api/v1", tags=["alerts"], dependencies=[Depends(requ
 AlertState = Literal["pending", "sending", "sent", "failed", "unroutable", "cancelled"]
 
 
+class DeliveryItem(BaseModel):
+    """One target of the alert: its own tries, backoff and last error."""
+
+    receiver: str
+    integration: str  # email, slack, msteams, telegram, googlechat, discord, pagerduty, webhook, apprise
+    target: int  # which entry of the receiver's list for that integration
+    state: str
+    attempts: int
+    last_error: str | None
+    next_attempt_at: UtcDateTime
+    sent_at: UtcDateTime | None
+
+
 class AlertItem(BaseModel):
     id: int
     kind: str
@@ -36,6 +49,7 @@ class AlertItem(BaseModel):
     created_at: UtcDateTime
     next_attempt_at: UtcDateTime
     sent_at: UtcDateTime | None
+    deliveries: list[DeliveryItem] = []
 
 
 class AlertPage(BaseModel):
@@ -45,11 +59,12 @@ class AlertPage(BaseModel):
     outbox_by_state: dict[str, int]
 
 
-def _item(row: Any) -> AlertItem:
-    return AlertItem(**{**row._mapping, "recipients": json.loads(row.recipients)})
+def _item(row: Any, deliveries: list[Any] | None = None) -> AlertItem:
+    return AlertItem(**{**row._mapping, "recipients": json.loads(row.recipients)},
+                     deliveries=[DeliveryItem(**d._mapping) for d in deliveries or []])
 
 
-@router.get("/alerts", response_model=AlertPage, summary="Alert emails, newest first, and the outbox state")
+@router.get("/alerts", response_model=AlertPage, summary="Alerts, newest first, with their deliveries per target, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
     state: AlertState | None = Query(None, description="Only alerts in this state"),
@@ -59,7 +74,7 @@ async def list_alerts(
     history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
     more = len(history.rows) > limit
     rows = history.rows[:limit]
-    return AlertPage(items=[_item(r) for r in rows], next_before_id=rows[-1].id if more else None,
+    return AlertPage(items=[_item(r, history.deliveries.get(r.id)) for r in rows], next_before_id=rows[-1].id if more else None,
                      alerts_by_state=history.alerts_by_state, outbox_by_state=history.outbox_by_state)
 
 

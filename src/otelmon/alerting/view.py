@@ -1,0 +1,141 @@
+"""Alert rows -> channel-neutral ``AlertView``s (and what their routes match on), for a whole batch at once.
+
+Failures are loaded for a batch of alerts in two queries however many alerts there are. The head keeps
+its whole stack trace and log tail (up to the email's own limits): each notifier shortens for its channel.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from otelmon.alerting.notify.base import AlertView
+from otelmon.alerting.routing import Labels
+from otelmon.clock import utcnow
+from otelmon.config import Settings
+from otelmon.email.failure_view import MESSAGE_CHARS, failure_view
+from otelmon.failures.causes import step_causes
+from otelmon.links import dashboard_url
+from otelmon.storage.tables import Tables
+from otelmon.text import clip
+
+MAX_CAUSES = 20
+MAX_SUMMARY_ROWS = 50
+# Names in a title are clipped so that the "+N more" at its end survives a subject's length limit.
+TITLE_NAME_CHARS = 60
+HEAD_STACK_LINES = 40
+
+
+@dataclass(frozen=True)
+class Built:
+    view: AlertView
+    labels: list[Labels]  # a failure alert: its head's; a summary: one per kind of failure it names
+
+
+def failure_title(head: dict[str, Any], more: int) -> str:
+    names = " / ".join(clip(head[k], TITLE_NAME_CHARS) or "" for k in ("platform", "group", "process"))
+    return f"FAILED {names}" + (f" (+{more} more in this trace)" if more else "")
+
+
+def build_views(conn: Connection, tables: Tables, settings: Settings,
+                alerts: Sequence[Any]) -> dict[int, Built | Exception]:
+    out: dict[int, Built | Exception] = {}
+    failure_alerts = [a for a in alerts if a.kind == "failure"]
+    heads, members = _load_failures(conn, tables, failure_alerts)
+    for alert in alerts:
+        try:
+            if alert.kind == "summary":
+                out[alert.id] = _summary(conn, tables, settings, alert)
+            else:
+                out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []))
+        except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
+            out[alert.id] = exc
+    return out
+
+
+def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> tuple[dict, dict]:
+    if not alerts:
+        return {}, {}
+    f, ob = tables.failures, tables.alert_outbox
+    heads = {r.id: r for r in conn.execute(select(f).where(f.c.id.in_({a.head_failure_id for a in alerts})))}
+    # Inner causes are listed without their stack traces: leave the large columns out of the query.
+    columns = [c for c in f.c if c.name not in ("stacktrace", "attributes", "log_tail")]
+    members: dict[int, list[Any]] = defaultdict(list)
+    rows = conn.execute(
+        select(ob.c.alert_id, *columns).join(ob, ob.c.failure_id == f.c.id)
+        .where(ob.c.alert_id.in_([a.id for a in alerts])).order_by(f.c.start_time, f.c.id)
+    )
+    for row in rows:
+        members[row.alert_id].append(row)
+    return heads, members
+
+
+def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any]) -> Built:
+    others = [r for r in member_rows if r.id != alert.head_failure_id]
+    # The steps the head's own exception passed through are not failures of their own (ingest keeps no
+    # row for them); they travel in its attributes and lead the causes.
+    steps = [{"group": head_row.group_name, "process": f"{head_row.process_name} › {cause.step}",
+              "platform": head_row.platform, "error_type": cause.error_type,
+              "error_message": clip(cause.error_message, MESSAGE_CHARS), "end_time": None,
+              "stack_lines": [], "log_lines": [], "trace_url": None}
+             for cause in step_causes(head_row.attributes)]
+    causes = (steps + [failure_view(r, settings, stack_lines=0, log_lines=0) for r in others])[:MAX_CAUSES]
+    head = failure_view(head_row, settings, stack_lines=HEAD_STACK_LINES)
+    labels = Labels.of_failure(head_row)
+    view = AlertView(
+        alert_id=alert.id, kind="failure", title=failure_title(head, alert.failure_count - 1),
+        fingerprint=alert.fingerprint, head=head, causes=causes,
+        more_causes=max(len(steps) + alert.failure_count - 1 - len(causes), 0),
+        failure_count=alert.failure_count, suppressed_count=alert.suppressed_count,
+        labels=_label_map(labels, head.get("error_type")),
+        links={k: v for k, v in {"trace": head["trace_url"],
+                                 "failures": dashboard_url(settings, "otelmon-failures")}.items() if v},
+        created_at=alert.created_at, repeat_interval_seconds=settings.alert_repeat_interval_seconds,
+        display_timezone=settings.display_timezone,
+    )
+    return Built(view, [labels])
+
+
+def _summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> Built:
+    ob, f = tables.alert_outbox, tables.failures
+    kinds = conn.execute(
+        select(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type,
+               func.min(f.c.error_message).label("error_message"), func.count().label("count"),
+               func.min(f.c.end_time).label("first"), func.max(f.c.end_time).label("last"))
+        .join(ob, ob.c.failure_id == f.c.id)
+        .where(ob.c.alert_id == alert.id)
+        .group_by(f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type)
+        .order_by(func.count().desc())
+    ).all()
+    rows = [{"platform": k.platform, "group": k.group_name, "process": k.process_name, "error_type": k.error_type,
+             "error_message": clip(k.error_message, MESSAGE_CHARS), "count": k.count}
+            for k in kinds[:MAX_SUMMARY_ROWS]]
+    cap = settings.alert_storm_cap_per_minute
+    view = AlertView(
+        alert_id=alert.id, kind="summary", title=f"{alert.failure_count} more failures held back (over {cap}/min)",
+        failure_count=alert.failure_count, summary_rows=rows, more_summary_rows=len(kinds) - len(rows),
+        storm_cap=cap, summary_groups=len({(k.platform, k.group_name) for k in kinds}),
+        period_start=min((k.first for k in kinds), default=None), period_end=max((k.last for k in kinds), default=None),
+        links={"failures": dashboard_url(settings, "otelmon-failures")}, created_at=alert.created_at,
+        display_timezone=settings.display_timezone,
+    )
+    labels = list({(k.platform, k.group_name, k.process_name): Labels(k.platform, k.group_name, k.process_name)
+                   for k in kinds}.values())
+    return Built(view, labels)
+
+
+def _label_map(labels: Labels, error_type: str | None) -> dict[str, str]:
+    out = {"platform": labels.platform, "group": labels.group, "process": labels.process or "",
+           "error_type": error_type or "", "owner": labels.owner or "", "tags": ",".join(labels.tags)}
+    return {k: v for k, v in out.items() if v}
+
+
+def test_message_view(receiver: str, settings: Settings) -> AlertView:
+    """What ``otelmon notify test`` sends: says which receiver it came through, names no failure."""
+    return AlertView(alert_id=0, kind="test", title=f"OtelMon test message for receiver {receiver}",
+                     created_at=utcnow(), links={"failures": dashboard_url(settings, "otelmon-failures")},
+                     labels={"receiver": receiver}, display_timezone=settings.display_timezone)
