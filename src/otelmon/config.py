@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     # What a 503 tells the collector to wait before retrying.
     retry_after_seconds: int = Field(5, ge=1)
 
+    # Where people reach this API (links in alerts, the webhook body's externalURL).
+    public_url: str = "http://localhost:8090"
     grafana_url: str = "http://localhost:3000"
     # Grafana datasource uid of Tempo, used to build "open the trace" links.
     grafana_tempo_uid: str = "tempo"
@@ -80,6 +83,8 @@ class Settings(BaseSettings):
 
     # --- Immediate alerts --------------------------------------------------------------------
     alerts_enabled: bool = True
+    # Receivers (email, Slack, Teams, ...) and routes (alerting/notify_config.py); unset: the two below.
+    notify_config: Path | None = None
     alert_recipients: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # JSON list, e.g. [{"match": "airflow/billing_*", "to": ["billing@example.com"]}]; first match wins.
     alert_routes: list[AlertRoute] = Field(default_factory=list)
@@ -119,6 +124,13 @@ class Settings(BaseSettings):
     @classmethod
     def _log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
+
+    @field_validator("public_url")
+    @classmethod
+    def _public_url(cls, value: str) -> str:
+        if not re.match(r"https?://[^/\s]+", value):
+            raise ValueError("expected an http:// or https:// URL such as https://otelmon.example.com")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod

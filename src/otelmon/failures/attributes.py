@@ -9,6 +9,10 @@ GROUP = "otelmon.group"
 PROCESS = "otelmon.process"
 RUN_ID = "otelmon.run_id"
 TRY_NUMBER = "otelmon.try_number"
+# Who owns the step (Airflow: the task's owner) and its tags (Airflow: the DAG's tags, a string array): routes
+# of the receivers file match on them (otelmon.alerting.routing.Labels).
+OWNER = "otelmon.owner"
+TAGS = "otelmon.tags"
 
 # Airflow's own task-instance span attributes (Airflow 3.3 native OTel traces, task_run.* spans);
 # trace_log sets the same keys, so a query written for one finds the other.
