@@ -25,7 +25,7 @@ from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select
 from otelmon.alerting.notifiers import Notifiers
 from otelmon.alerting.notify.base import Delivered, Outcome, PermanentFailure, RetryLater
 from otelmon.alerting.outbox import NEW
-from otelmon.alerting.routing import Labels, Unroutable
+from otelmon.alerting.routing import Labels
 from otelmon.alerting.view import Built, build_views
 from otelmon.config import Settings
 from otelmon.storage.database import write_transaction
@@ -157,7 +157,7 @@ def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: 
         targets = notifiers.targets_for(view.labels)
         if not targets:
             conn.execute(update(a).where(a.c.id == alert.id).values(
-                state=UNROUTABLE, last_error=unroutable_reason(settings, view.labels)[:_ERROR_CHARS]))
+                state=UNROUTABLE, last_error=unroutable_reason(notifiers, view.labels)[:_ERROR_CHARS]))
             continue
         deliveries += [{"alert_id": alert.id, "receiver": t.receiver, "integration": t.integration, "target": t.index,
                         "state": PENDING, "attempts": 0, "next_attempt_at": now, "created_at": now}
@@ -167,14 +167,8 @@ def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: 
     return built
 
 
-def unroutable_reason(settings: Settings, labels: list[Labels]) -> str:
-    pipelines = [(one.platform, one.group) for one in labels]
-    if settings.notify_config is None:
-        return str(Unroutable(pipelines))
-    names = sorted({f"{p}/{g}" for p, g in pipelines})
-    shown = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
-    return (f"no receiver: no route in {settings.notify_config.name} matches {shown or 'its pipelines'}"
-            " and it sets no default_receiver")
+def unroutable_reason(notifiers: Notifiers, labels: list[Labels]) -> str:
+    return str(notifiers.router.unroutable([(one.platform, one.group) for one in labels]))
 
 
 def _fail_alert_try(conn: Connection, tables: Tables, settings: Settings, alert: Any, reason: str,

@@ -25,9 +25,6 @@ from otelmon.text import clip
 
 # A connection is closed after this long without work (servers drop idle clients after minutes).
 IDLE_CLOSE_SECONDS = 5.0
-# After a failed connect, sends fail at once for this long instead of each waiting out its own connect
-# timeout; they are retried with delivery's backoff.
-DOWN_SECONDS = 1.0
 
 
 class Config(BaseModel):
@@ -179,12 +176,15 @@ class _SmtpPool:
         self.settings = context.settings
         self._slots = asyncio.Semaphore(max(1, context.settings.smtp_max_connections))
         self._idle: list[tuple[SmtpConnection, float]] = []
-        self._down_until = 0.0
+        # When a connect last failed: sends that were already waiting then fail at once rather than each
+        # after its own connect timeout (they are retried with backoff); later sends try again.
+        self._connect_failed_at = float("-inf")
         self._reaper: asyncio.TimerHandle | None = None
 
     async def send(self, message: OutgoingEmail) -> Outcome:
+        waiting_since = time.monotonic()
         async with self._slots:
-            if time.monotonic() < self._down_until:
+            if self._connect_failed_at > waiting_since:
                 return RetryLater(f"SMTP server {self.settings.smtp_host}:{self.settings.smtp_port} unreachable"
                                   " moments ago")
             connection = self._idle.pop()[0] if self._idle else SmtpConnection(self.settings)
@@ -192,7 +192,7 @@ class _SmtpPool:
                 try:
                     await connection.open()
                 except (aiosmtplib.SMTPException, OSError) as exc:
-                    self._down_until = time.monotonic() + DOWN_SECONDS
+                    self._connect_failed_at = time.monotonic()
                     await connection.close()
                     return RetryLater(_smtp_reason(exc))
             try:

@@ -64,7 +64,8 @@ def _item(row: Any, deliveries: list[Any] | None = None) -> AlertItem:
                      deliveries=[DeliveryItem(**d._mapping) for d in deliveries or []])
 
 
-@router.get("/alerts", response_model=AlertPage, summary="Alerts, newest first, with their deliveries per target, and the outbox state")
+@router.get("/alerts", response_model=AlertPage,
+            summary="Alerts, newest first, with their deliveries per target, and the outbox state")
 async def list_alerts(
     runtime: Runtime = Depends(get_runtime),
     state: AlertState | None = Query(None, description="Only alerts in this state"),
@@ -74,7 +75,8 @@ async def list_alerts(
     history = await run_in_threadpool(read_history, runtime.engine, runtime.tables, state, limit, before_id)
     more = len(history.rows) > limit
     rows = history.rows[:limit]
-    return AlertPage(items=[_item(r, history.deliveries.get(r.id)) for r in rows], next_before_id=rows[-1].id if more else None,
+    return AlertPage(items=[_item(r, history.deliveries.get(r.id)) for r in rows],
+                     next_before_id=rows[-1].id if more else None,
                      alerts_by_state=history.alerts_by_state, outbox_by_state=history.outbox_by_state)
 
 
