@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 
@@ -164,3 +165,20 @@ def test_a_slow_webhook_is_a_retry_without_secrets(hook: DiscordStandIn) -> None
     _, outcome = deliver(discord, config(hook.webhook_url), views.ordinary(), timeout=0.2)
     assert outcome == RetryLater(f"timed out talking to {WHERE} (ReadTimeout)")
     assert TOKEN not in outcome.reason and WEBHOOK_ID not in outcome.reason
+
+
+def test_an_embed_over_6000_characters_steps_down_to_less_detail(hook: DiscordStandIn) -> None:
+    wide = "失" * 5000
+    base = views.hostile()
+    head = {**base.head, **dict.fromkeys(("platform", "group", "process", "run_id", "host", "error_message"), wide),
+            "log_lines": [wide] * 50}
+    view = replace(base, head=head, labels={**base.labels, "owner": wide},
+                   causes=[{**cause, "process": wide, "error_message": wide} for cause in base.causes])
+    assert discord.embed_chars(discord.embed_of(view, discord.DETAILS[0])) > 6000
+
+    payload, outcome = deliver(discord, config(hook.webhook_url), view)
+
+    assert isinstance(outcome, Delivered), outcome
+    [embed] = payload["embeds"]
+    assert discord.embed_chars(embed) <= 6000 and embed_problems(embed) == []
+    assert [field["name"] for field in embed["fields"]][:3] == ["Pipeline", "Run", "When"]

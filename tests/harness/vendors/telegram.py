@@ -8,17 +8,15 @@ characters after entity parsing.
 
 from __future__ import annotations
 
-import html
 import itertools
-import re
 from typing import Any
 
 from tests.harness.vendor_server import Recorded, Reply, VendorServer
+from tests.harness.vendors import markup
 
 TEXT_LIMIT = 4096
-# The tags of Telegram's HTML style that OtelMon may use; entities are the named four and numeric ones.
-TAG = re.compile(r'<(/?)(b|i|u|s|code|pre|a)((?: href="[^"<>]*")?)>')
-ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]+|#x[0-9a-fA-F]+);")
+# The tags of Telegram's HTML style that OtelMon may use.
+TAGS = ("b", "i", "u", "s", "code", "pre", "a")
 
 
 def failure(status: int, description: str, **parameters: Any) -> Reply:
@@ -30,29 +28,8 @@ def failure(status: int, description: str, **parameters: Any) -> Reply:
 
 def visible_text(text: str) -> str:
     """The text Telegram shows for ``text`` in HTML parse mode; ValueError when Telegram would refuse it
-    ("can't parse entities"): an unsupported or unbalanced tag, a bare ``<``, ``>`` or ``&``."""
-    stack: list[str] = []
-    plain, position = [], 0
-    for match in TAG.finditer(text):
-        plain.append(text[position:match.start()])
-        position = match.end()
-        closing, name, attributes = match.groups()
-        if closing:
-            if not stack or stack.pop() != name or attributes:
-                raise ValueError(f"unexpected end tag </{name}> at {match.start()}")
-        else:
-            if (name == "a") != bool(attributes):
-                raise ValueError(f"bad attributes on <{name}> at {match.start()}")
-            stack.append(name)
-    plain.append(text[position:])
-    if stack:
-        raise ValueError(f"unclosed tags {stack}")
-    joined = "".join(plain)
-    if "<" in joined or ">" in joined:
-        raise ValueError("a bare < or > outside a supported tag")
-    if ENTITY.sub("", joined).count("&"):
-        raise ValueError("a bare & that is no entity")
-    return html.unescape(joined)
+    ("can't parse entities")."""
+    return markup.visible_text(text, TAGS)
 
 
 def utf16_units(text: str) -> int:
