@@ -66,7 +66,8 @@ def test_repeats_and_recovery_reply_to_the_first_alert(api: TelegramStandIn) -> 
     assert "reply_parameters" not in bodies[0]
     for body in bodies[1:]:
         assert body["reply_parameters"] == {"message_id": 1, "allow_sending_without_reply": True}
-    assert visible_text(bodies[2]["text"]).startswith("✅ RECOVERED airflow / billing_daily / load_invoices\n")
+    assert visible_text(bodies[2]["text"]).startswith("✅ RECOVERED airflow / billing_daily / load_invoices\n"
+                                                      "Was ValueError: invoice 42 has no customer\n")
     assert "Last log lines" not in bodies[2]["text"]
 
 

@@ -124,7 +124,8 @@ def _links(view: AlertView) -> list[Piece]:
 
 def _failure(view: AlertView) -> list[Piece]:
     head = view.head or {}
-    pieces = _error(head, MESSAGE_CHARS) + [Piece("\n\n")]
+    was = [Piece("Was ")] if view.status == "resolved" else []
+    pieces = was + _error(head, MESSAGE_CHARS) + [Piece("\n\n")]
     pieces.append(Piece(f"Pipeline: {head.get('platform')} / {head.get('group')} / {head.get('process')}\n"))
     if head.get("run_id"):
         pieces += [Piece("Run: "), Piece(clip(head["run_id"], TITLE_CHARS), "code"),
