@@ -47,6 +47,9 @@ class Config(BaseModel):
             raise ValueError("give either webhook_url, or bot_token with channel")
         if self.bot_token is not None and not self.channel:
             raise ValueError("bot_token needs channel")
+        secret = self.webhook_url or self.bot_token
+        if secret is not None and not secret.get_secret_value().strip():
+            raise ValueError("webhook_url or bot_token is empty (an unset ${VAR}?)")
         return self
 
 
@@ -66,7 +69,8 @@ LOG_LINES = 5
 LOG_LINE_CHARS = 300
 CAUSES = 5
 CAUSE_CHARS = 200
-SUMMARY_ROWS = 15
+SUMMARY_ROWS = 10
+SUMMARY_MESSAGE_CHARS = 100
 
 # Errors ``chat.postMessage`` / ``chat.update`` answer (HTTP 200, ``ok: false``) that retrying can cure; every
 # other one (invalid_auth, channel_not_found, not_in_channel, is_archived, msg_too_long, invalid_blocks, ...)
@@ -154,26 +158,25 @@ def _head_fields(view: AlertView, head: dict[str, Any]) -> SectionBlock:
 def _causes(view: AlertView) -> SectionBlock | None:
     if not view.causes:
         return None
-    lines = [f"• {code(cause.get('process'), 300)} {code(cause.get('error_type'), 200)}: "
-             f"{code(clip(str(cause.get('error_message') or ''), CAUSE_CHARS), CAUSE_CHARS + 50)}"
-             for cause in view.causes[:CAUSES]]
-    more = len(view.causes) - CAUSES + view.more_causes
+    lines = _fit_lines([f"• {code(cause.get('process'), 300)} {code(cause.get('error_type'), 200)}: "
+                        f"{code(clip(str(cause.get('error_message') or ''), CAUSE_CHARS), CAUSE_CHARS + 50)}"
+                        for cause in view.causes[:CAUSES]], SECTION_CHARS - 100)
+    more = len(view.causes) - len(lines) + view.more_causes
     if more > 0:
         lines.append(f"…and {more} more failing steps")
-    return _section("Also failing in this trace", _fit_lines(lines, SECTION_CHARS - 40))
+    return _section("Also failing in this trace", "\n".join(lines))
 
 
-def _fit_lines(lines: list[str], limit: int) -> str:
-    """As many whole lines as fit in ``limit`` characters (each line is already within it)."""
+def _fit_lines(lines: list[str], limit: int) -> list[str]:
+    """The first of ``lines`` whose total, one per line, fits in ``limit`` characters."""
     kept: list[str] = []
     size = 0
     for line in lines:
-        if size + len(line) + 1 > limit:
-            kept.append(ELLIPSIS)
+        size += len(line) + 1
+        if size > limit:
             break
         kept.append(line)
-        size += len(line) + 1
-    return "\n".join(kept)
+    return kept
 
 
 def _buttons(view: AlertView) -> ActionsBlock | None:
@@ -210,15 +213,15 @@ def _failure_blocks(view: AlertView) -> list[Block | None]:
 
 
 def _summary_blocks(view: AlertView) -> list[Block | None]:
-    rows = [f"• {code(' / '.join(str(row.get(k) or '–') for k in ('platform', 'group', 'process')), 400)}"
-            f" ×{int(row.get('count') or 0)}: {code(row.get('error_type'), 150)} "
-            f"{code(clip(str(row.get('error_message') or ''), CAUSE_CHARS), CAUSE_CHARS + 50)}"
-            for row in view.summary_rows[:SUMMARY_ROWS]]
-    more = len(view.summary_rows) - SUMMARY_ROWS + view.more_summary_rows
+    rows = _fit_lines([f"• {code(' / '.join(str(row.get(k) or '–') for k in ('platform', 'group', 'process')), 300)}"
+                       f" ×{int(row.get('count') or 0)}: {code(row.get('error_type'), 100)} "
+                       f"{code(clip(str(row.get('error_message') or ''), SUMMARY_MESSAGE_CHARS), 150)}"
+                       for row in view.summary_rows[:SUMMARY_ROWS]], SECTION_CHARS)
+    more = len(view.summary_rows) - len(rows) + view.more_summary_rows
     cap = f" (over {view.storm_cap} alerts a minute)" if view.storm_cap else ""
     blocks: list[Block | None] = [
         SectionBlock(text=MarkdownTextObject(text=f"*{view.failure_count} failures held back{cap}.* Most frequent:")),
-        SectionBlock(text=MarkdownTextObject(text=_fit_lines(rows, SECTION_CHARS - 10) or "–")),
+        SectionBlock(text=MarkdownTextObject(text="\n".join(rows) or "–")),
     ]
     blocks.append(_context(" · ".join(([f"…and {more} more"] if more > 0 else []) + [_when(view)])))
     return blocks
