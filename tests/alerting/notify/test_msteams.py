@@ -253,6 +253,12 @@ def test_kinds_say_what_they_are() -> None:
     assert summary[-1] == f"…and {50 - msteams.SUMMARY_ROWS + 12} more"
 
 
+def test_times_are_also_shown_in_the_display_timezone() -> None:
+    view = AlertView(**{**views.ordinary().__dict__, "display_timezone": "Europe/Paris"})
+    card = msteams.render_message(view)["attachments"][0]["content"]
+    assert text_blocks(card)[1] == "2026-12-01 09:30:00.000 UTC (2026-12-01 10:30:00 CET)"
+
+
 def test_config_rejects_an_empty_url() -> None:
     with pytest.raises(ValueError, match="empty"):
         config("")

@@ -131,6 +131,11 @@ def test_test_and_resolved_messages_say_what_they_are() -> None:
     assert not any("log lines" in text for text in mrkdwn_texts(resolved))
 
 
+def test_times_are_also_shown_in_the_display_timezone() -> None:
+    view = AlertView(**{**views.ordinary().__dict__, "display_timezone": "Europe/Paris"})
+    assert mrkdwn_texts(slack.blocks_for(view))[-1].endswith("2026-12-01 09:30:00.000 UTC (2026-12-01 10:30:00 CET)")
+
+
 def test_hostile_text_shows_literally_and_fits() -> None:
     view = views.hostile()
     message = slack.WebhookNotifier("http://x.invalid/hook", NotifyContext(Settings(), None)).render(view, None).message

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post
-from otelmon.email.render import format_duration, format_utc
+from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import clip
 
 
@@ -153,6 +153,11 @@ def _summary_body(view: AlertView, scale: _Scale) -> list[dict[str, Any]]:
     return body
 
 
+def _when(view: AlertView) -> str:
+    local = format_local(view.created_at, view.display_timezone)
+    return format_utc(view.created_at) + (f" ({local})" if local else "")
+
+
 STYLES = {"failure": "attention", "summary": "warning", "test": "accent"}
 
 
@@ -160,7 +165,7 @@ def _card(view: AlertView, scale: _Scale) -> dict[str, Any]:
     resolved = view.status == "resolved"
     title = {"type": "Container", "style": "good" if resolved else STYLES.get(view.kind, "emphasis"), "bleed": True,
              "items": [_text(_excerpt(view.title, scale.chars(NAME_CHARS * 2)), size="Large", weight="Bolder"),
-                       _text(format_utc(view.created_at), isSubtle=True, spacing="None")]}
+                       _text(_when(view), isSubtle=True, spacing="None")]}
     if view.kind == "summary":
         body = _summary_body(view, scale)
     elif view.kind == "test":

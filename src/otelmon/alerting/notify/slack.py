@@ -29,7 +29,7 @@ from slack_sdk.models.blocks import (
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, PermanentFailure, RetryLater
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post, retry_after_seconds
-from otelmon.email.render import format_duration, format_utc
+from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS, clip
 
 
@@ -137,7 +137,8 @@ def _field(label: str, value: Any) -> MarkdownTextObject:
 
 
 def _when(view: AlertView) -> str:
-    return format_utc(view.created_at)
+    local = format_local(view.created_at, view.display_timezone)
+    return format_utc(view.created_at) + (f" ({local})" if local else "")
 
 
 def _head_fields(view: AlertView, head: dict[str, Any]) -> SectionBlock:
