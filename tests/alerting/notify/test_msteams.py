@@ -233,8 +233,8 @@ def test_answer_outcomes(flow: Workflows, reply: Reply, expected: type, after: f
 
 
 def test_a_slow_workflow_times_out_as_retry_later(flow: Workflows) -> None:
-    flow.server.script(Reply(202, None, delay=2.0))
-    _, outcome = deliver(flow.webhook_url, views.ordinary(), timeout=0.3)
+    flow.server.script(Reply(202, None, delay=1.0))
+    _, outcome = deliver(flow.webhook_url, views.ordinary(), timeout=0.2)
     assert isinstance(outcome, RetryLater) and outcome.reason.startswith("timed out talking to 127.0.0.1")
 
 

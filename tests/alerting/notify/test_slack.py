@@ -209,8 +209,8 @@ def test_an_archived_channel_is_permanent_with_a_hint(workspace: Slack) -> None:
 
 
 def test_a_slow_webhook_times_out_as_retry_later(workspace: Slack) -> None:
-    workspace.server.script(Reply(200, "ok", delay=2.0))
-    _, outcome = deliver(webhook(workspace), views.ordinary(), timeout=0.3)
+    workspace.server.script(Reply(200, "ok", delay=1.0))
+    _, outcome = deliver(webhook(workspace), views.ordinary(), timeout=0.2)
     assert isinstance(outcome, RetryLater) and outcome.reason.startswith("timed out talking to 127.0.0.1")
     assert "Zq8secret" not in outcome.reason
 
@@ -322,8 +322,8 @@ def test_bot_answer_outcomes(workspace: Slack, reply: Reply, expected: type, aft
 
 
 def test_a_slow_api_times_out_as_retry_later(workspace: Slack) -> None:
-    workspace.server.script(Reply(200, {"ok": True, "channel": "C0ALERTS", "ts": "1.1"}, delay=2.0))
-    _, outcome = deliver(bot(workspace), views.ordinary(), timeout=0.3)
+    workspace.server.script(Reply(200, {"ok": True, "channel": "C0ALERTS", "ts": "1.1"}, delay=1.0))
+    _, outcome = deliver(bot(workspace), views.ordinary(), timeout=0.2)
     assert isinstance(outcome, RetryLater) and "timed out" in outcome.reason
 
 
