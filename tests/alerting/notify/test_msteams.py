@@ -115,7 +115,7 @@ def test_the_workflow_gets_the_message_envelope_with_the_card(flow: Workflows) -
     assert title["style"] == "attention"
     assert title["items"][0]["text"] == r"FAILED airflow / billing\_daily / load\_invoices \(+1 more in this trace\)"
     facts = {fact["title"]: fact["value"] for fact in card["body"][1]["facts"]}
-    assert facts["Platform"] == "airflow" and facts["Error"] == "ValueError" and facts["Duration"] == "12.5 s"
+    assert facts["Platform"] == "airflow" and facts["Error type"] == "ValueError" and facts["Duration"] == "12.5 s"
     assert facts["Run"] == r"scheduled\_\_2026-12-01T09:00:00+00:00 \(try 3\)"
     texts = text_blocks(card)
     assert texts[2:] == ["Error", "invoice 42 has no customer", "Last 2 log lines", "INFO loading 1200 invoices",

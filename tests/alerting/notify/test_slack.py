@@ -86,7 +86,7 @@ def test_webhook_posts_the_rendered_message_as_is(workspace: Slack) -> None:
                                                  "text": "🔴 FAILED airflow / billing_daily / load_invoices "
                                                          "(+1 more in this trace)"}}
     assert [f["text"] for f in fields["fields"]][:5] == [
-        "*Platform*\n`airflow`", "*Group*\n`billing_daily`", "*Process*\n`load_invoices`", "*Error*\n`ValueError`",
+        "*Platform*\n`airflow`", "*Group*\n`billing_daily`", "*Process*\n`load_invoices`", "*Error type*\n`ValueError`",
         "*Run*\n`scheduled__2026-12-01T09:00:00+00:00 (try 3)`"]
     assert error["text"]["text"] == "*Error*\n```\ninvoice 42 has no customer\n```"
     assert logs["text"]["text"] == ("*Last 2 log lines*\n```\nINFO loading 1200 invoices\n"

@@ -101,7 +101,7 @@ def _facts(view: AlertView, head: dict[str, Any], scale: _Scale) -> dict[str, An
     if head.get("try_number") is not None:
         run = f"{run} (try {head['try_number']})"
     facts = [("Platform", head.get("platform")), ("Group", head.get("group")), ("Process", head.get("process")),
-             ("Error", head.get("error_type")), ("Run", run), ("Started", format_utc(head.get("start_time"))),
+             ("Error type", head.get("error_type")), ("Run", run), ("Started", format_utc(head.get("start_time"))),
              ("Duration", format_duration(head.get("duration_seconds"))), ("Host", head.get("host"))]
     if view.labels.get("owner"):
         facts.append(("Owner", view.labels["owner"]))

@@ -147,7 +147,7 @@ def _head_fields(view: AlertView, head: dict[str, Any]) -> SectionBlock:
         run = f"{run or '–'} (try {head['try_number']})"
     fields = [
         _field("Platform", head.get("platform")), _field("Group", head.get("group")),
-        _field("Process", head.get("process")), _field("Error", head.get("error_type")),
+        _field("Process", head.get("process")), _field("Error type", head.get("error_type")),
         _field("Run", run), _field("Started", format_utc(head.get("start_time"))),
         _field("Duration", format_duration(head.get("duration_seconds"))), _field("Host", head.get("host")),
     ]
