@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.utils
 import json
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -29,6 +30,11 @@ MAX_RESPONSE_BYTES = 64 * 1024
 # Retry-After beyond this is treated as this: delivery's own backoff ceiling still applies on top.
 MAX_RETRY_AFTER_SECONDS = 3600.0
 REASON_CHARS = 300
+
+# httpx logs every request's full URL at INFO and httpcore its connections at DEBUG: for a webhook the URL's
+# path is the secret, and for Telegram the token is in it. Their own warnings still pass.
+for _name in ("httpx", "httpcore"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 def new_client() -> httpx.AsyncClient:
