@@ -344,3 +344,18 @@ def test_durations(value, seconds):
 def test_durations_refused(value):
     with pytest.raises(ValueError, match="expected a duration"):
         parse_duration(value)
+
+
+def test_the_readme_example_is_valid_and_routes_as_it_says(tmp_path):
+    from pathlib import Path
+
+    from otelmon.alerting.routing import Labels
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### Receivers and routes", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    router = Router.from_settings(Settings(notify_config=write(tmp_path, example)), ENV)
+    routed = [route.receiver for route in router.routes_for(
+        Labels("airflow", "billing_daily", "charge", owner="billing-team", tags=("finance",)))]
+    assert routed == ["billing", "data-team"]
+    assert [r.receiver for r in router.routes_for(Labels("nifi", "ingest"))] == ["data-team"]
