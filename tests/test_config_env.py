@@ -84,3 +84,19 @@ def test_a_bad_database_url_is_one_line_that_never_shows_the_password(tmp_path, 
     assert done.returncode == 2, done.stdout + done.stderr
     assert done.stderr == f"otelmon: configuration error: OTELMON_DATABASE_URL: {expected}\n"
     assert "s3cret" not in done.stdout + done.stderr
+
+
+def test_public_url_and_notify_config(clean_env, monkeypatch):
+    monkeypatch.setenv("OTELMON_PUBLIC_URL", "https://otelmon.example.com/")
+    monkeypatch.setenv("OTELMON_NOTIFY_CONFIG", "conf/notify.yaml")
+    settings = get_settings()
+    assert (settings.public_url, str(settings.notify_config)) == ("https://otelmon.example.com", "conf/notify.yaml")
+    get_settings.cache_clear()
+    monkeypatch.setenv("OTELMON_PUBLIC_URL", "otelmon.example.com:8090")
+    monkeypatch.setenv("OTELMON_NOTIFY_CONFIG", "")  # empty: unset
+    with pytest.raises(ConfigurationError) as raised:
+        get_settings()
+    assert str(raised.value) == ("OTELMON_PUBLIC_URL: expected an http:// or https:// URL such as"
+                                 " https://otelmon.example.com, got 'otelmon.example.com:8090'")
+    monkeypatch.delenv("OTELMON_PUBLIC_URL")
+    assert Settings().notify_config is None

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import pytest
 
+from otelmon.alerting.routing import Labels
 from otelmon.instrument.spans import run_trace_id
 from tests.airflow.airflow_home import EXAMPLE_DAGS, AirflowHome
 from tests.airflow.conftest import SERVICE, FailuresApi, otel_env
@@ -23,6 +24,7 @@ RUNS = {
     "decorated": {"dag_id": "decorated_only"},
     "both": {"dag_id": "both_ways"},
     "logs": {"dag_id": "logs_then_fails"},
+    "owned": {"dag_id": "owned_by_billing"},
 }
 
 
@@ -190,3 +192,17 @@ def test_a_failing_task_carries_the_lines_it_logged_masked(runs, sink_to_api, fa
 def _process(attempt: dict) -> str:
     index = attempt["map_index"]
     return attempt["task_id"] if index is None or index < 0 else f"{attempt['task_id']}[{index}]"
+
+
+def test_a_failure_carries_the_tasks_owner_and_the_dags_tags_for_routing(runs, failures_api):
+    run = runs["owned"]
+    assert rows(failures_api, run) == [("charge", 1), ("refund", 1)]
+    found = []
+    for row in failures_api.failures("owned_by_billing", run["run_id"]):
+        stored = failures_api.failure(row["id"])  # the attributes as stored: {"span": ..., "resource": ...}
+        found.append(Labels.of_failure({"platform": stored["platform"], "group_name": stored["group"],
+                                        "process_name": stored["process"], "attributes": stored["attributes"]}))
+    assert found == [
+        Labels("airflow", "owned_by_billing", "charge", owner="billing-team", tags=("billing", "finance")),
+        Labels("airflow", "owned_by_billing", "refund", owner="alice", tags=("billing", "finance")),
+    ]

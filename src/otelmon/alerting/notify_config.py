@@ -35,6 +35,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _VARIABLE = re.compile(r"\$(\$?)\{([^}]*)\}")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_PLAIN_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 KeyPath = tuple[str | int, ...]
@@ -187,6 +188,8 @@ class _Document:
             loader.dispose()
 
     def _value(self, loader: _Loader, node: Node, where: KeyPath) -> Any:
+        if isinstance(node, (MappingNode, SequenceNode)) and node.tag not in _PLAIN_TAGS:
+            raise _Problem(where, f"the YAML tag {node.tag} is not supported here")
         if isinstance(node, MappingNode):
             result: dict[str, Any] = {}
             for key_node, value_node in node.value:

@@ -287,21 +287,18 @@ def _tags(value: Any) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- the email-only API of before
 # Delivery asks these with the settings it runs with; they answer from the same Router.
 def router_for(settings: Settings) -> Router:
-    """``Router.from_settings``, remembered for a file until the file or the settings it uses change."""
+    """``Router.from_settings``; a file is read once per process, as the API reads it at start (a file broken
+    while the API runs must not break ``/readyz`` or delivery: the API is restarted to take a new one)."""
     path = settings.notify_config
     if path is None:
         return Router.from_settings(settings)
-    try:
-        stat = path.stat()
-        version = (stat.st_mtime_ns, stat.st_size)
-    except OSError:
-        version = (0, 0)
-    key = (path, version, settings.alert_repeat_interval_seconds, settings.alert_storm_cap_per_minute,
+    key = (path, settings.alert_repeat_interval_seconds, settings.alert_storm_cap_per_minute,
            settings.alerts_enabled)
     router = _remembered.get(key)
     if router is None:
         router = Router.from_settings(settings)
-        _remembered.clear()
+        if len(_remembered) > 8:
+            _remembered.clear()
         _remembered[key] = router
     return router
 

@@ -9,11 +9,11 @@
 
 However many of these a task uses, a try yields one span, named after the task, that carries the failure
 identity (platform ``airflow``, group = DAG id, process = task id, with ``[map index]`` for a mapped task,
-run id, try number). A failed or retried try ends with status ERROR and the ``exception`` event. All tasks
-of a DAG run share one trace, whose id is derived from (DAG id, run id), so task processes agree on it
-without talking to each other. Sub-step spans carry the same identity, and the try's span owns a failure
-that passes through them (see ``owner``), so a failure inside a step and the task's own failure are one
-failure to OtelMon.
+run id, try number) and, for routes to receivers, the task's owner and the DAG's tags. A failed or retried
+try ends with status ERROR and the ``exception`` event. All tasks of a DAG run share one trace, whose id is
+derived from (DAG id, run id), so task processes agree on it without talking to each other. Sub-step spans
+carry the same identity, and the try's span owns a failure that passes through them (see ``owner``), so a
+failure inside a step and the task's own failure are one failure to OtelMon.
 
 Nothing here may break a task: every callback swallows and logs its own errors, and the export after a
 try is bounded (see ``provider.flush``).
@@ -169,7 +169,7 @@ def _finish(context: Mapping[str, Any], state: str, *, failed: bool) -> None:
 
 
 def _start(context: Mapping[str, Any], ti: Any, *, attach: bool) -> _Try:
-    identity = try_identity(ti)
+    identity = try_identity(ti, context.get("task"))
     attrs = identity.attributes()
     attrs.update(_airflow_attributes(context, ti))
     span = get_tracer(SERVICE_NAME).start_span(
@@ -226,12 +226,25 @@ def _end_after_exception(current: _Try, exc: BaseException) -> None:
     _end(current)
 
 
-def try_identity(ti: Any) -> Identity:
+def try_identity(ti: Any, task: Any = None) -> Identity:
+    """The try's identity; owner and tags from ``task`` (the context's, in a callback) or the ``ti``'s own."""
     map_index = _map_index(ti)
     # Mapped instances of one task fail independently: each is its own process in OtelMon's identity,
     # named as Airflow names their spans and UI entries ("task[3]").
     process = ti.task_id if map_index < 0 else f"{ti.task_id}[{map_index}]"
-    return Identity(PLATFORM, ti.dag_id, process, ti.run_id, int(ti.try_number))
+    task = task if task is not None else getattr(ti, "task", None)
+    owner = getattr(task, "owner", None)
+    return Identity(PLATFORM, ti.dag_id, process, ti.run_id, int(ti.try_number),
+                    owner=owner.strip() or None if isinstance(owner, str) else None, tags=_dag_tags(task))
+
+
+def _dag_tags(task: Any) -> tuple[str, ...]:
+    """The DAG's tags, sorted (Airflow keeps them as a set), for routes that match on a tag."""
+    tags = getattr(getattr(task, "dag", None), "tags", None) or ()
+    try:
+        return tuple(sorted({str(tag) for tag in tags if str(tag).strip()}))
+    except TypeError:  # not iterable: an odd DAG object must not stop tracing
+        return ()
 
 
 def _key(ti: Any) -> TryKey:

@@ -6,7 +6,8 @@ environment (``OTELMON_PLATFORM``, ``OTELMON_GROUP``, ``OTELMON_PROCESS``, ``OTE
 ``OTELMON_TRY_NUMBER``), then a default: platform = the service name (``OTEL_SERVICE_NAME`` or
 ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``) or ``python``; group = the script (or the module run with
 ``python -m``); process = the function's name (the outermost step's for ``step()`` alone); run id = one per
-process start; try number 1.
+process start; try number 1. An owner and tags (``OTELMON_OWNER``, ``OTELMON_TAGS`` comma-separated), for routes
+to receivers, are set only when given.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import secrets
 import sys
 import threading
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -31,24 +33,28 @@ ENV = {
     "process": "OTELMON_PROCESS",
     "run_id": "OTELMON_RUN_ID",
     "try_number": "OTELMON_TRY_NUMBER",
+    "owner": "OTELMON_OWNER",
+    "tags": "OTELMON_TAGS",
 }
 _UNNAMED_SERVICE_PREFIX = "unknown_service"
 
-_configured: dict[str, str | int] = {}
+_configured: dict[str, str | int | tuple[str, ...]] = {}
 _lock = threading.Lock()
 _process_run_id: str | None = None
 
 
 def configure(*, platform: str | None = None, group: str | None = None, process: str | None = None,
-              run_id: str | None = None, try_number: int | None = None, log_tail_lines: int | None = None,
+              run_id: str | None = None, try_number: int | None = None, owner: str | None = None,
+              tags: Iterable[str] | None = None, log_tail_lines: int | None = None,
               log_tail_bytes: int | None = None) -> None:
     """Set this process's defaults for every ``@traced`` call and ``step()`` outside Airflow; a value left
-    out (None) keeps what was set before. Arguments of ``@traced`` still win.
+    out (None) keeps what was set before. Arguments of ``@traced`` still win. ``owner`` and ``tags`` go on
+    the spans for routes that match on them.
 
     ``log_tail_lines`` / ``log_tail_bytes`` bound the log lines a failure carries (see ``log_tail``; they
     apply inside Airflow tasks too)."""
     log_tail.configure(lines=log_tail_lines, max_bytes=log_tail_bytes)
-    given = {"platform": platform, "group": group, "process": process, "run_id": run_id}
+    given = {"platform": platform, "group": group, "process": process, "run_id": run_id, "owner": owner}
     for name, value in given.items():
         if value is not None:
             if not isinstance(value, str) or not value.strip():
@@ -58,6 +64,10 @@ def configure(*, platform: str | None = None, group: str | None = None, process:
         if isinstance(try_number, bool) or not isinstance(try_number, int) or try_number < 1:
             raise ValueError(f"trace_log.configure: try_number must be a positive integer, got {try_number!r}")
         _configured["try_number"] = try_number
+    if tags is not None:
+        if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
+            raise ValueError(f"trace_log.configure: tags must be a list of strings, got {tags!r}")
+        _configured["tags"] = _tags(tags)
 
 
 def reset() -> None:
@@ -75,7 +85,20 @@ def job_identity(default_process: str, *, platform: str | None = None, group: st
         process=process or _setting("process") or default_process,
         run_id=run_id or _setting("run_id") or _run_id_of_this_process(),
         try_number=try_number if try_number is not None else _try_number(),
+        owner=_setting("owner"),
+        tags=_configured_tags(),
     )
+
+
+def _configured_tags() -> tuple[str, ...]:
+    configured = _configured.get("tags")
+    if isinstance(configured, tuple):
+        return configured
+    return _tags(os.environ.get(ENV["tags"], "").split(","))
+
+
+def _tags(tags: Iterable[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(tag.strip() for tag in tags if tag.strip()))
 
 
 def _setting(name: str) -> str | None:

@@ -20,13 +20,16 @@ _SEP = "\x1f"
 
 @dataclass(frozen=True, slots=True)
 class Identity:
-    """One try of one pipeline step: docs/design.md's failure identity (platform, group, process, run, try)."""
+    """One try of one pipeline step: docs/design.md's failure identity (platform, group, process, run, try),
+    and who owns it with its tags (what routes to receivers match on besides the identity)."""
 
     platform: str
     group: str
     process: str
     run_id: str | None = None
     try_number: int | None = None
+    owner: str | None = None
+    tags: tuple[str, ...] = ()
 
     def attributes(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {k.PLATFORM: self.platform, k.GROUP: self.group, k.PROCESS: self.process}
@@ -34,6 +37,10 @@ class Identity:
             attrs[k.RUN_ID] = self.run_id
         if self.try_number is not None:
             attrs[k.TRY_NUMBER] = self.try_number
+        if self.owner:
+            attrs[k.OWNER] = self.owner
+        if self.tags:
+            attrs[k.TAGS] = list(self.tags)
         return attrs
 
 
