@@ -6,7 +6,6 @@ import argparse
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
-from pathlib import Path
 
 log = logging.getLogger("otelmon.cli")
 
@@ -76,24 +75,6 @@ def _send_test_failure(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notify_check(args: argparse.Namespace) -> int:
-    import yaml
-
-    from otelmon.alerting.routing import Router
-    from otelmon.config import get_settings
-
-    settings = get_settings()
-    if args.file is not None:
-        settings = settings.model_copy(update={"notify_config": args.file})
-    router = Router.from_settings(settings)
-    described = router.describe()
-    print(f"receivers and routes from {described.pop('source')}: valid (secrets shown masked)")
-    print(yaml.safe_dump(described, sort_keys=False, allow_unicode=True), end="")
-    for warning in router.warnings():
-        print(f"warning: {warning}")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="otelmon", description="Failure alerts and digests for data pipelines")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
@@ -128,15 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--process", default="send_test_failure")
     test.set_defaults(func=_send_test_failure)
 
-    notify = commands.add_parser("notify", help="receivers and routes (OTELMON_NOTIFY_CONFIG)")
-    notify_actions = notify.add_subparsers(dest="action", required=True)
-    check = notify_actions.add_parser(
-        "check", help="validate the receivers file and print its receivers and routes, secrets masked",
-        description="Exit status 2 with a one-line error naming the line and key when the file is invalid.")
-    check.add_argument("file", nargs="?", type=Path, default=None,
-                       help="the file to check (default OTELMON_NOTIFY_CONFIG; unset: the email settings)")
-    check.set_defaults(func=_notify_check)
+    from otelmon.alerting.notify_commands import register as register_notify
 
+    register_notify(commands)
     from otelmon.digest.command import register as register_digest
 
     register_digest(commands)

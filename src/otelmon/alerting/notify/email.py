@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +87,8 @@ class EmailNotifier:
         return {"X-OtelMon-Alert": str(view.alert_id), "X-OtelMon-Fingerprint": view.fingerprint or view.kind}
 
     def _message_id(self, view: AlertView) -> str:
+        if view.kind == "test":  # no alert behind it: a new one each time, or mail clients merge the tests
+            return stable_message_id("test", uuid.uuid4().hex, self.settings.smtp_mail_from, self.context.installation)
         return stable_message_id("alert", view.alert_id, self.settings.smtp_mail_from, self.context.installation)
 
     def _message(self, view: AlertView, template: str, context: dict, in_reply_to: str | None) -> OutgoingEmail:
