@@ -26,3 +26,8 @@ CREATE TABLE IF NOT EXISTS alert_deliveries (
 
 CREATE UNIQUE INDEX IF NOT EXISTS ux_alert_deliveries_target ON alert_deliveries (alert_id, receiver, integration, target);
 CREATE INDEX IF NOT EXISTS ix_alert_deliveries_state_next ON alert_deliveries (state, next_attempt_at);
+
+-- The route that owns an alert (its first match, e.g. "routes[2]", or "default"): a route's own storm cap
+-- counts only its alerts, so one team's storm does not hold back another team's.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS route VARCHAR(64) NULL;
+CREATE INDEX IF NOT EXISTS ix_alerts_route_created ON alerts (route, created_at);

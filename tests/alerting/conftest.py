@@ -54,8 +54,8 @@ def quiescent(api: ApiServer, timeout: float = 30) -> dict:
 
 def open_db(url: str, **settings):
     """A migrated database for driving the alert pipeline in this process: (engine, tables, settings)."""
-    settings = Settings(database_url=url, smtp_mail_from="otelmon@example.com", alert_storm_cap_per_minute=1000,
-                        **settings)
+    settings = Settings(**{"database_url": url, "smtp_mail_from": "otelmon@example.com",
+                           "alert_storm_cap_per_minute": 1000, **settings})
     engine = create_db_engine(settings)
     migrate(engine)
     return engine, Tables.reflect(engine), settings

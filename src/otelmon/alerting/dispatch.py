@@ -16,6 +16,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED
+from otelmon.alerting.routing import Labels, Route, Router, router_for
 from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.storage.dialect import is_mysql
@@ -24,6 +25,7 @@ from otelmon.storage.tables import Tables
 GROUPS_PER_PASS = 500
 _IDS_PER_STATEMENT = 1000
 STORM_WINDOW = timedelta(minutes=1)
+_ANY_ROUTE = object()  # one storm cap for every alert (no route sets its own)
 PENDING = "pending"
 
 
@@ -44,7 +46,9 @@ class DispatchStats:
         self.summaries += other.summaries
 
 
-def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: datetime) -> DispatchStats:
+def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: datetime,
+                 router: Router | None = None) -> DispatchStats:
+    router = router or router_for(settings)
     total = DispatchStats()
     ob = tables.alert_outbox
     # One connection for the whole cycle: each checkout pays a ping, and under a stream of failures
@@ -53,7 +57,7 @@ def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: dateti
         # Bounded: a storm larger than this many passes is finished by the next cycle.
         for _ in range(20):
             with conn.begin():
-                stats, more = _dispatch_pass(conn, tables, settings, now)
+                stats, more = _dispatch_pass(conn, tables, settings, now, router)
             total.add(stats)
             if not more:
                 break
@@ -68,7 +72,8 @@ def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: dateti
     return total
 
 
-def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: datetime) -> tuple[DispatchStats, bool]:
+def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: datetime,
+                   router: Router) -> tuple[DispatchStats, bool]:
     ob, f = tables.alert_outbox, tables.failures
     keys = list(
         conn.execute(
@@ -93,17 +98,32 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     # A storm is mostly one-failure groups that repeat a fingerprint emailed moments ago (suppressed) or
     # come past the cap (held): for those the outbox row is all there is to read.
     lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint in locked}
-    failures = _details(conn, f, [fid for ids in members.values() if len(ids) > 1 for fid in ids])
-    heads = {key: _outermost([failures[i] for i in ids]) if len(ids) > 1 else lone[ids[0]]
+    # Where routes set their own repeat interval or storm cap, each group's route decides both: every head's
+    # details are read (a route may match on owner or tags, kept in the attributes).
+    per_route = router.policies_vary()
+    failures = _details(conn, f, [fid for ids in members.values() if len(ids) > 1 or per_route for fid in ids],
+                        with_attributes=per_route)
+    heads = {key: _outermost([failures[i] for i in ids]) if len(ids) > 1 else failures.get(ids[0], lone[ids[0]])
              for key, ids in members.items()}
+    routes = {key: _first_route(router, head) for key, head in heads.items()} if per_route else {}
     throttle = _load_throttle(conn, tables, {h.fingerprint for h in heads.values()})
-    repeat = timedelta(seconds=settings.alert_repeat_interval_seconds)
+
+    def repeat(key: str) -> timedelta:
+        route = routes.get(key)
+        return timedelta(seconds=route.repeat_interval_seconds if route else settings.alert_repeat_interval_seconds)
+
     groups = list(members.items())
-    # Only a group whose fingerprint was not emailed within the repeat interval can take an email.
-    fresh = [key for key, _ in groups if not _repeating(throttle.get(heads[key].fingerprint), now, repeat)]
-    budget = settings.alert_storm_cap_per_minute - _emails_in_window(conn, tables, now) if fresh else 0
-    if budget > 0:
-        lone_fresh = [key for key in fresh if len(members[key]) == 1]
+    # Only a group whose fingerprint was not alerted within the repeat interval can take an alert.
+    fresh = [key for key, _ in groups if not _repeating(throttle.get(heads[key].fingerprint), now, repeat(key))]
+    budgets: dict[str | None, int] = {}
+    for key in fresh:
+        route = routes.get(key)
+        name = route.name if route else None
+        if name not in budgets:
+            cap = route.storm_cap_per_minute if route else settings.alert_storm_cap_per_minute
+            budgets[name] = cap - _emails_in_window(conn, tables, now, name if per_route else _ANY_ROUTE)
+    if any(budget > 0 for budget in budgets.values()):
+        lone_fresh = [key for key in fresh if len(members[key]) == 1 and members[key][0] not in failures]
         failures.update(_details(conn, f, [members[key][0] for key in lone_fresh]))
         heads.update({key: failures[members[key][0]] for key in lone_fresh})
 
@@ -112,7 +132,7 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
             ids = item[1]
             return (True, min(failures[i].end_time for i in ids)) if ids[0] in failures else (False, None)
 
-        groups.sort(key=age)  # the oldest failures get the emails the cap still allows
+        groups.sort(key=age)  # the oldest failures get the alerts the cap still allows
 
     suppressed: list[int] = []
     held: list[int] = []
@@ -120,19 +140,21 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     for key, ids in groups:
         head = heads[key]
         state = throttle.get(head.fingerprint)
-        if _repeating(state, now, repeat):
+        route = routes.get(key)
+        budget_key = route.name if route else None
+        if _repeating(state, now, repeat(key)):
             state["suppressed_count"] += 1
             state["dirty"] = True
             suppressed.extend(ids)
             stats.suppressed += 1
-        elif budget > 0:
+        elif budgets.get(budget_key, 0) > 0:
             emails[key] = _alert_row(
                 now, kind="failure", group_key=key, fingerprint=head.fingerprint,
                 head_failure_id=head.id, failure_count=len(ids),
-                suppressed_count=state["suppressed_count"] if state else 0,
+                suppressed_count=state["suppressed_count"] if state else 0, route=budget_key,
             )
             throttle[head.fingerprint] = {"last_alerted_at": now, "suppressed_count": 0, "dirty": True}
-            budget -= 1
+            budgets[budget_key] -= 1
             stats.alerted += 1
         else:
             held.extend(ids)
@@ -146,13 +168,24 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     return stats, len(keys) == GROUPS_PER_PASS
 
 
-def _details(conn: Connection, f: Any, failure_ids: list[int]) -> dict[int, Any]:
+def _details(conn: Connection, f: Any, failure_ids: list[int], with_attributes: bool = False) -> dict[int, Any]:
     if not failure_ids:
         return {}
-    return {row.id: row for row in conn.execute(
-        select(f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.span_id, f.c.parent_span_id,
-               f.c.start_time, f.c.end_time).where(f.c.id.in_(failure_ids))
-    )}
+    columns = [f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.process_name, f.c.span_id,
+               f.c.parent_span_id, f.c.start_time, f.c.end_time] + ([f.c.attributes] if with_attributes else [])
+    out: dict[int, Any] = {}
+    for start in range(0, len(failure_ids), _IDS_PER_STATEMENT):
+        chunk = failure_ids[start : start + _IDS_PER_STATEMENT]
+        out.update({row.id: row for row in conn.execute(select(*columns).where(f.c.id.in_(chunk)))})
+    return out
+
+
+def _first_route(router: Router, head: Any) -> Route | None:
+    """The route that owns a group's alert: the first that matches its head (None: no route matches)."""
+    if not hasattr(head, "platform"):
+        return None
+    routes = router.routes_for(Labels.of_failure(head))
+    return routes[0] if routes else None
 
 
 def _repeating(state: dict | None, now: datetime, repeat: timedelta) -> bool:
@@ -174,9 +207,12 @@ def _outermost(failures: list[Any]) -> Any:
     return min(roots, key=lambda f: (f.start_time, -(f.end_time - f.start_time).total_seconds(), f.id))
 
 
-def _emails_in_window(conn: Connection, tables: Tables, now: datetime) -> int:
+def _emails_in_window(conn: Connection, tables: Tables, now: datetime, route: str | None | object) -> int:
+    """Failure alerts created within the storm window: all of them, or those of one route (None: of none)."""
     a = tables.alerts
     query = select(func.count()).where(a.c.kind == "failure", a.c.created_at > now - STORM_WINDOW)
+    if route is not _ANY_ROUTE:
+        query = query.where(a.c.route.is_(None) if route is None else a.c.route == route)
     return conn.execute(query).scalar_one()
 
 
@@ -228,7 +264,7 @@ def _mark_alerted(conn: Connection, tables: Tables, failure_ids: list[int], aler
 def _alert_row(now: datetime, **values: Any) -> dict[str, Any]:
     # Recipients are resolved when the alert is sent (delivery), and recorded then: none yet.
     return {"recipients": "[]", "state": PENDING, "attempts": 0, "next_attempt_at": now,
-            "created_at": now, **values}
+            "created_at": now, "route": None, **values}
 
 
 def _create_alerts(conn: Connection, tables: Tables, rows: list[dict[str, Any]]) -> dict[str | None, int]:

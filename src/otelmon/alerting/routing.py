@@ -209,6 +209,12 @@ class Router:
         routes = [rule.route for rule in self._rules] + ([self._default] if self._default else [])
         return any(self._receivers.get(route.receiver) for route in routes)
 
+    def policies_vary(self) -> bool:
+        """Whether some route sets its own repeat interval or storm cap: only then must dispatch find each
+        alert's route (which costs reading every failure of a storm, not only the outbox)."""
+        routes = [rule.route for rule in self._rules] + ([self._default] if self._default else [])
+        return len({(r.repeat_interval_seconds, r.storm_cap_per_minute) for r in routes}) > 1
+
     def warnings(self) -> list[str]:
         """What start-up logs and ``/readyz`` reports about where alerts can go."""
         if not self._alerts_enabled:

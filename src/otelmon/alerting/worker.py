@@ -84,7 +84,7 @@ class AlertWorker:
     async def dispatch_once(self) -> float:
         """Dispatch due groups; returns seconds until the next group is due (at most the poll interval)."""
         started = time.perf_counter()
-        stats = await run_in_threadpool(dispatch_due, self.engine, self.tables, self.settings, utcnow())
+        stats = await run_in_threadpool(dispatch_due, self.engine, self.tables, self.settings, utcnow(), self.router)
         self.metrics.alerts_suppressed.inc(stats.suppressed)
         self.metrics.alerts_held.inc(stats.held)
         if stats.alerted or stats.summaries:
