@@ -149,3 +149,28 @@ def test_public_url_reaches_the_api_and_airflow_alike(compose_model: dict) -> No
     assert services["otelmon-api"]["environment"]["OTELMON_PUBLIC_URL"] == "http://localhost:8090"
     assert services["airflow-scheduler"]["environment"]["OTELMON_PUBLIC_URL"] == "http://localhost:8090"
     assert "OTELMON_PUBLIC_URL=http://localhost:8090" in ENV_EXAMPLE.read_text().splitlines()
+
+
+def _readme_stack_section() -> str:
+    text = (REPO / "README.md").read_text()
+    section = re.search(r"^### In the Docker stack\n(.*?)^##", text, flags=re.MULTILINE | re.DOTALL)
+    assert section, 'README has no "### In the Docker stack" section'
+    return section.group(1)
+
+
+def test_the_readme_names_every_variable_the_api_gets(compose_model: dict) -> None:
+    named = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", _readme_stack_section()))
+    assert passed_through(compose_model) <= named
+
+
+def test_the_readmes_override_replaces_the_file_and_passes_its_variable(tmp_path: Path) -> None:
+    blocks = re.findall(r"```yaml\n(.*?)```", _readme_stack_section(), flags=re.DOTALL)
+    assert len(blocks) == 1
+    override = tmp_path / "compose.override.yaml"
+    override.write_text(blocks[0])
+    env = tmp_path / ".env"
+    env.write_text("OPSGENIE_HOOK_URL=https://hooks.example.com/opsgenie\n")
+    api = model("-f", str(override), env_file=env)["services"]["otelmon-api"]
+    mounts = [m for m in api["volumes"] if m["target"].endswith("/" + SETTING)]
+    assert [m["source"] for m in mounts] == ["/etc/otelmon/notify.yaml"]
+    assert api["environment"]["OPSGENIE_HOOK_URL"] == "https://hooks.example.com/opsgenie"
