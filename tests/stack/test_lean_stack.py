@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from tests.stack.conftest import one_shot_services, run_compose
-from tests.stack.stack_paths import REPO, compose_binary
+from tests.stack.stack_paths import ENV_EXAMPLE, REPO, compose_binary
 
 CORE = {"otelcol", "tempo", "prometheus", "grafana", "mariadb", "mailpit", "otelmon-api"}
 LEAN_BUDGET_GIB = 3.0
@@ -55,3 +55,10 @@ def test_lean_memory_fits_the_budget_and_the_readme_quotes_the_printed_figures()
     assert f"{lean_gib} GiB" in readme, f"README does not give the lean stack's {lean_gib} GiB:\n{report}"
     assert f"{full_gib} GiB" in readme, f"README does not give the full stack's {full_gib} GiB:\n{report}"
     assert f"({lean_gib} GiB in all" in (REPO / "compose.lean.yaml").read_text()
+
+
+def test_copying_env_example_to_env_changes_nothing_in_the_lean_stack() -> None:
+    without = json.loads(lean_compose("config", "--format", "json").stdout)
+    result = run_compose("-f", str(REPO / "compose.lean.yaml"), "config", "--format", "json", env_file=ENV_EXAMPLE)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == without
