@@ -61,3 +61,32 @@ def test_a_missing_sqlite_database_is_reported_not_created(tmp_path):
     path.touch()  # a file, but not an OtelMon database
     result = otelmon(f"sqlite:///{path}", "cancel", "1")
     assert result.returncode == 1 and "has no OtelMon schema" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_list_shows_each_target_of_an_alert_and_a_resend_retries_only_the_failed_one(database_url, tmp_path):
+    from otelmon.alerting.notify.base import PermanentFailure
+
+    (tmp_path / "notify.yaml").write_text(
+        "receivers:\n  - name: team\n    email: [team@example.com]\n"
+        "    webhook: [{url: 'https://hooks.example.com/otelmon'}]\ndefault_receiver: team\n")
+    engine, tables, settings = open_db(database_url, notify_config=tmp_path / "notify.yaml")
+    store(engine, [failure("charge", group="billing")])
+    dispatch_due(engine, tables, settings, utcnow())
+    claimed = {item.integration: item for item in delivery.claim(engine, tables, settings, utcnow())}
+    assert sorted(claimed) == ["email", "webhook"]
+    delivery.record(engine, tables, settings, [(claimed["email"], None),
+                                               (claimed["webhook"], PermanentFailure("HTTP 410 from hooks"))],
+                    utcnow())
+    engine.dispose()
+
+    listed = otelmon(database_url, "list")
+    assert "#1 failed" in listed.stdout
+    assert "    email[0] to team: sent, tries 1" in listed.stdout
+    assert "    webhook[0] to team: failed, tries 1: HTTP 410 from hooks" in listed.stdout
+    assert otelmon(database_url, "resend", "1").returncode == 0
+    engine, tables, settings = open_db(database_url, notify_config=tmp_path / "notify.yaml")
+    try:
+        (again,) = delivery.claim(engine, tables, settings, utcnow())
+        assert (again.integration, again.attempts) == ("webhook", 1)  # the email is not sent twice
+    finally:
+        engine.dispose()

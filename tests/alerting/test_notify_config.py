@@ -13,7 +13,8 @@ from otelmon.config import ConfigurationError, Settings
 
 SECRET = "xoxb-very-secret-token-123"
 ENV = {"SLACK_WEBHOOK_URL": "https://hooks.slack.com/services/T0/B0/" + SECRET, "TELEGRAM_TOKEN": SECRET,
-       "PD_KEY": SECRET, "HOOK_SECRET": SECRET, "TEAMS_WORKFLOW_URL": "https://teams.example/" + SECRET}
+       "PD_KEY": SECRET, "PD_ROUTING_KEY": SECRET, "HOOK_SECRET": SECRET,
+       "TEAMS_WORKFLOW_URL": "https://teams.example/" + SECRET}
 
 # The design's sketch, as given there.
 SKETCH = """\

@@ -77,7 +77,12 @@ def _list(args: argparse.Namespace) -> int:
         print(f"{line}  {row.subject or ''}".rstrip())
         if sent_to:
             print(f"    sent to: {', '.join(sent_to)}")
-        if row.last_error and row.state != "sent":
+        deliveries = history.deliveries.get(row.id, [])
+        if len(deliveries) > 1 or any(d.integration != "email" for d in deliveries):
+            for d in deliveries:  # one line per target: which channel is in trouble
+                why = f": {d.last_error}" if d.last_error and d.state != "sent" else ""
+                print(f"    {d.integration}[{d.target}] to {d.receiver}: {d.state}, tries {d.attempts}{why}")
+        elif row.last_error and row.state != "sent":
             print(f"    {row.last_error}")
     return 0
 

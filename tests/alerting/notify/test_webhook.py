@@ -21,7 +21,7 @@ from tests.harness.vendors.webhook import SCHEMA, AlertmanagerReceiver, signatur
 
 SECRET = "s3cr3t-hmac-key-for-tests"
 TOKEN = "0f8e7d6c5b4a39281706f5e4d3c2b1a0"
-GRAFANA = "http://grafana.example:3000"
+PUBLIC = "https://otelmon.example.com"
 
 
 @pytest.fixture
@@ -35,14 +35,14 @@ def deliver(url: str, view: AlertView, secret: str | None = SECRET, timeout: flo
         async with new_client() as http:
             if timeout is not None:
                 http.timeout = httpx.Timeout(timeout)
-            context = NotifyContext(settings=Settings(grafana_url=GRAFANA), http=http)
+            context = NotifyContext(settings=Settings(public_url=PUBLIC), http=http)
             notifier = webhook.build(webhook.Config(url=url, secret=secret), context, "data-team")
             return await notifier.send(notifier.render(view, None))
     return asyncio.run(run())
 
 
 def render(view: AlertView) -> dict:
-    context = NotifyContext(settings=Settings(grafana_url=GRAFANA), http=None)  # type: ignore[arg-type]
+    context = NotifyContext(settings=Settings(public_url=PUBLIC), http=None)  # type: ignore[arg-type]
     return webhook.build(webhook.Config(url="http://unused.example/"), context, "data-team").render(view, None)
 
 
@@ -74,7 +74,7 @@ ORDINARY_BODY = {
     "commonLabels": {"alertname": "OtelMonFailure", "platform": "airflow", "group": "billing_daily",
                      "owner": "data-team", "tags": "billing,finance"},
     "commonAnnotations": {"trace_url": TRACE, "run_id": RUN, "try_number": "3"},
-    "externalURL": GRAFANA,
+    "externalURL": PUBLIC,
     "version": "4",
     "groupKey": "otelmon/data-team:0123456789abcdef",
     "truncatedAlerts": 0,

@@ -178,7 +178,7 @@ class WebhookNotifier:
             "groupLabels": {key: labels[key] for key in GROUP_LABELS if key in labels},
             "commonLabels": labels,
             "commonAnnotations": _common([alert["annotations"] for alert in alerts]),
-            "externalURL": self.context.settings.grafana_url,
+            "externalURL": self.context.settings.public_url,
             "version": "4",
             "groupKey": f"otelmon/{self.receiver}:{group_key}",
             "truncatedAlerts": truncated,
