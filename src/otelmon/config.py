@@ -101,6 +101,9 @@ class Settings(BaseSettings):
     alert_backoff_max_seconds: float = Field(300.0, gt=0)
     # How often the worker looks for work written by other API replicas.
     alert_poll_seconds: float = Field(1.0, gt=0)
+    # How long a claimed delivery (or digest) stays with the sender that claimed it before another replica
+    # may take it over; a send is cut at half of it. Unset: max(60, 4 x smtp_timeout_seconds).
+    alert_lease_seconds: float | None = Field(None, ge=1)
 
     # --- Digest ---------------------------------------------------------------------------------
     # Empty: the digest goes to alert_recipients.
