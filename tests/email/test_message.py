@@ -78,3 +78,16 @@ def test_time_and_duration_formats():
     assert format_local(moment, "Europe/Berlin") == "2026-07-01 14:00:00 CEST"
     assert format_local(moment, "UTC") == ""
     assert [format_duration(s) for s in (0.25, 4.04, 74.3, 7322)] == ["250 ms", "4.0 s", "1 min 14 s", "2 h 02 min"]
+
+
+def test_a_library_changing_the_process_wide_utf8_charset_does_not_change_our_headers(monkeypatch):
+    # Apprise registers quoted-printable for "utf-8" on import; its folded Q-encoded subjects broke the
+    # 998-character line limit of long CJK subjects.
+    from email import charset
+
+    monkeypatch.setitem(charset.CHARSETS, "utf-8", charset.CHARSETS["utf-8"])
+    charset.add_charset("utf-8", charset.QP, charset.QP, "utf-8")
+    built = build_message(subject="失败" * 120, text="x", html="<p>x</p>", mail_from="o@example.com",
+                          recipients=["t@example.com"], message_id="<a@b>")
+    assert all(len(line) <= 998 for line in built.data.split(b"\r\n"))
+    assert b"=?utf-8?b?" in built.data

@@ -32,6 +32,11 @@ _UTF8_QP.body_encoding = charset.QP  # readable in raw form and ~25 % smaller th
 # everything by a third. A part with much non-ASCII text is smaller in base64.
 _UTF8_BASE64 = charset.Charset("utf-8")
 _UTF8_BASE64.body_encoding = charset.BASE64
+# Headers as RFC 2047 "B" words. Set here, not left to the registry's default for "utf-8": a library that
+# calls ``email.charset.add_charset("utf-8", ...)`` (Apprise does, on import) changes that default for the
+# whole process, and its quoted-printable headers folded past the 998-character line limit.
+_UTF8_HEADER = charset.Charset("utf-8")
+_UTF8_HEADER.header_encoding = charset.BASE64
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]+")
 _SPACES = re.compile(r"\s+")
 
@@ -89,7 +94,7 @@ def _body_charset(body: str) -> charset.Charset:
 
 
 def _header(value: str) -> str | Header:
-    return value if value.isascii() else Header(value, "utf-8")
+    return value if value.isascii() else Header(value, _UTF8_HEADER)
 
 
 def build_message(
