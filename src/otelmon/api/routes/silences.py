@@ -20,6 +20,7 @@ from otelmon.silences import store
 from otelmon.silences.model import MAX_PATTERN_CHARS, Silence, check_matchers, parse_duration
 
 router = APIRouter(prefix="/api/v1", tags=["silences"], dependencies=[Depends(require_token)])
+_NOT_JSON = {400: problem("the body is not JSON")}
 
 _FINGERPRINT = r"^[0-9a-f]{16}$"
 Pattern = Field(None, min_length=1, max_length=MAX_PATTERN_CHARS, description="glob: * ? [abc]")
@@ -100,7 +101,7 @@ class SilencePage(BaseModel):
 
 
 @router.post("/silences", status_code=201, response_model=SilenceItem,
-             responses={422: {"description": "invalid silence; detail says which field and why"}},
+             responses={**_NOT_JSON, 422: {"description": "invalid silence; detail says which field and why"}},
              summary="Create a silence: matching failures are stored and shown, never notified, until it ends")
 async def create_silence(body: SilenceCreate, runtime: Runtime = Depends(get_runtime)) -> SilenceItem:
     assert body.starts_at is not None and body.ends_at is not None  # set by the validator
@@ -156,7 +157,8 @@ async def expire_silence(silence_id: int = Path(ge=1, le=MAX_ID),
 
 
 @router.post("/issues/{fingerprint}/ack", status_code=201, response_model=SilenceItem,
-             responses={200: {"model": SilenceItem, "description": "already acknowledged: that acknowledgement"}},
+             responses={**_NOT_JSON,
+                        200: {"model": SilenceItem, "description": "already acknowledged: that acknowledgement"}},
              summary="Acknowledge an issue (a fingerprint): its failures are silenced until it resolves or regresses")
 async def acknowledge_issue(body: AckCreate, fingerprint: str = Path(pattern=_FINGERPRINT),
                             runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
