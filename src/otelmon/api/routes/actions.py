@@ -5,7 +5,7 @@ Cross-site requests: the POST is refused (403) when the browser says it comes fr
 (``Sec-Fetch-Site: cross-site``, or an ``Origin`` that is neither this API's public URL nor the address it was
 reached at). A page elsewhere can therefore not make a visitor's browser use a link it learnt; whoever holds
 the token can act with it anyway, which is what the token is for. The pages may not be framed
-(clickjacking), are never cached, and send no Referer (the token is in the URL)."""
+(clickjacking), are never cached, and send no Referer to another site (the token is in the URL)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,9 @@ router = APIRouter(include_in_schema=False)
 
 _HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # Not no-referrer: with it, browsers send "Origin: null" even for the page's own form, which the cross-site
+    # check would refuse. same-origin keeps the token from any other site all the same.
+    "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
