@@ -95,3 +95,25 @@ def test_a_short_silence_expires_on_time(api, database_url, smtp_sink):
     assert active == []
     (item,) = httpx.get(f"{api.url}/api/v1/silences", params={"state": "expired"}, timeout=10).json()["items"]
     assert item["id"] == silence_id and item["status"] == "expired" and item["expired_at"] is None
+
+
+def test_the_cli_refuses_bad_silences_and_expires_once(tmp_path):
+    url = f"sqlite:///{tmp_path / 'o.db'}"
+    assert otelmon(url, "migrate").returncode == 0
+    for args, message in [
+        (["--match", "owner=x", "--for", "1h"], "unknown matcher 'owner'"),
+        (["--match", "group", "--for", "1h"], "expected KEY=PATTERN"),
+        (["--match", "group=x", "--for", "soon"], "invalid duration"),
+        (["--match", "group=x", "--until", "2000-01-01T00:00:00Z"], "must be after starts_at"),
+        (["--match", "group=x", "--start", "1999-01-01T00:00:00", "--until", "2000-01-01T00:00:00Z"], "in the future"),
+    ]:
+        done = otelmon(url, "silence", "add", *args, "--comment", "c", "--author", "a")
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+    assert "no active silences" in otelmon(url, "silence", "list").stdout
+    silence_id = add_silence(url, "--match", "process=load", "--for", "1h")
+    first = otelmon(url, "silence", "expire", str(silence_id))
+    assert first.returncode == 0 and f"expired silence #{silence_id} expired" in first.stdout
+    second = otelmon(url, "silence", "expire", str(silence_id))
+    assert second.returncode == 1 and "already expired" in second.stderr
+    missing = otelmon(url, "silence", "expire", "99")
+    assert missing.returncode == 1 and "silence 99 does not exist" in missing.stderr

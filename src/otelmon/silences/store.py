@@ -172,11 +172,15 @@ def silenced_failure_ids(conn: Connection, tables: Tables, failures: Sequence[An
     complete = [f for f in failures if all(hasattr(f, c) for c in columns)]
     rows = complete + _read(conn, tables, [f.id for f in failures if not all(hasattr(f, c) for c in columns)])
     out: dict[int, int] = {}
+    decided: dict[tuple, int | None] = {}  # a storm repeats a few pipelines many times: match each once
     for row in rows:
         labels = {key: getattr(row, column) for key, column in COLUMNS.items() if hasattr(row, column)}
-        found = index.first_match(labels)
-        if found is not None:
-            out[row.id] = found.id
+        key = tuple(labels.items())
+        if key not in decided:
+            found = index.first_match(labels)
+            decided[key] = found.id if found is not None else None
+        if decided[key] is not None:
+            out[row.id] = decided[key]
     return out
 
 
