@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
     register_digest(commands)
     from otelmon.alerting.commands import register as register_alerts
     register_alerts(commands)
+    from otelmon.silences.commands import register as register_silences
+
+    register_silences(commands)
     return parser
 
 

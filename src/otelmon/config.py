@@ -57,6 +57,11 @@ class Settings(BaseSettings):
 
     # Where people reach this API (links in alerts, the webhook body's externalURL).
     public_url: str = "http://localhost:8090"
+    # Signs the action links in alerts ("mute for 24 h", "acknowledge"); unset: a random key created once
+    # and kept in the database. Changing it invalidates every link already sent.
+    secret_key: SecretStr | None = None
+    # How long an action link in an alert works.
+    action_link_days: float = Field(7.0, gt=0, le=366)
     grafana_url: str = "http://localhost:3000"
     # Grafana datasource uid of Tempo, used to build "open the trace" links.
     grafana_tempo_uid: str = "tempo"
@@ -189,7 +194,7 @@ _EXPECTED = {
     "json_invalid": "JSON",
 }
 # Never echoed: the database URL carries its password.
-_SECRET_FIELDS = ("password", "token", "database_url")
+_SECRET_FIELDS = ("password", "token", "database_url", "secret_key")
 
 
 def _variable(loc: tuple) -> str:

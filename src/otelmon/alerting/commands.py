@@ -58,6 +58,9 @@ def _open():
     return None
 
 
+open_database = _open  # the other commands that work on the database (otelmon silence) share it
+
+
 def _list(args: argparse.Namespace) -> int:
     from otelmon.alerting.history import read_history
 

@@ -15,10 +15,11 @@ from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED
+from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED, mark_silenced
 from otelmon.alerting.routing import Labels, Route, Router, router_for
 from otelmon.clock import utcnow
 from otelmon.config import Settings
+from otelmon.silences.store import silenced_failure_ids
 from otelmon.storage.dialect import is_mysql
 from otelmon.storage.tables import Tables
 
@@ -112,7 +113,12 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
         route = routes.get(key)
         return timedelta(seconds=route.repeat_interval_seconds if route else settings.alert_repeat_interval_seconds)
 
-    groups = list(members.items())
+    # A group whose head an active silence matches is not alerted: its failures stay stored and shown
+    # (silenced), and its fingerprint's repeat interval is left as it was. Without an active silence this is
+    # one read of the silences table; with one, a storm's lone heads get the labels it looks at.
+    silenced_heads = silenced_failure_ids(conn, tables, list(heads.values()), now)
+    silenced = {key: silenced_heads[head.id] for key, head in heads.items() if head.id in silenced_heads}
+    groups = [(key, ids) for key, ids in members.items() if key not in silenced]
     # Only a group whose fingerprint was not alerted within the repeat interval can take an alert.
     fresh = [key for key, _ in groups if not _repeating(throttle.get(heads[key].fingerprint), now, repeat(key))]
     budgets: dict[str | None, int] = {}
@@ -163,6 +169,7 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     alerted = _create_alerts(conn, tables, list(emails.values()))
     _mark(conn, tables, suppressed, SUPPRESSED)
     _mark(conn, tables, held, HELD)
+    mark_silenced(conn, tables, {fid: silence_id for key, silence_id in silenced.items() for fid in members[key]})
     _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
     _save_throttle(conn, tables, throttle)
     return stats, len(keys) == GROUPS_PER_PASS

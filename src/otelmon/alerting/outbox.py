@@ -5,13 +5,17 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import timedelta
 
-from sqlalchemy import Connection, DateTime, bindparam, func, literal, select
+from sqlalchemy import Connection, DateTime, bindparam, func, literal, select, update
 
 from otelmon.clock import utcnow
 from otelmon.storage.failures_repo import CreatedReader
 from otelmon.storage.tables import Tables
 
 NEW, ALERTED, SUPPRESSED, HELD, SUMMARIZED = "new", "alerted", "suppressed", "held", "summarized"
+# Its group matched an active silence when dispatched: not alerted, not counted against the repeat
+# interval; alert_outbox.silence_id names the silence (docs/design.md "Silences and acknowledgement").
+SILENCED = "silenced"
+_IDS_PER_STATEMENT = 1000
 
 
 def enqueue_created(tables: Tables, group_wait_seconds: float) -> CreatedReader:
@@ -36,3 +40,15 @@ def enqueue_created(tables: Tables, group_wait_seconds: float) -> CreatedReader:
         return conn.execute(statement, {"now": now, "due": now + wait, "ingest_ids": ingest_ids})
 
     return enqueue
+
+
+def mark_silenced(conn: Connection, tables: Tables, silenced: dict[int, int]) -> None:
+    """Failure id -> silence id: each failure's outbox row becomes silenced by that silence."""
+    ob = tables.alert_outbox
+    by_silence: dict[int, list[int]] = {}
+    for failure_id, silence_id in silenced.items():
+        by_silence.setdefault(silence_id, []).append(failure_id)
+    for silence_id, ids in by_silence.items():
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            chunk = ids[start : start + _IDS_PER_STATEMENT]
+            conn.execute(update(ob).where(ob.c.failure_id.in_(chunk)).values(state=SILENCED, silence_id=silence_id))

@@ -127,6 +127,8 @@ class FailureSummary(BaseModel):
     received_at: UtcDateTime
     digest_id: int | None
     trace_url: str | None = None
+    silenced: bool = Field(False, description="An active silence or acknowledgement held its alert back")
+    silence_id: int | None = Field(None, description="The silence that held it back")
 
 
 class FailureDetail(FailureSummary):

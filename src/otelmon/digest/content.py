@@ -33,6 +33,7 @@ ALERT_LABELS = {
     "suppressed": "repeat, not emailed",
     "held": "storm, in a summary",
     "summarized": "storm, in a summary",
+    "silenced": "silenced",
 }
 SUPPRESSED = "suppressed"
 

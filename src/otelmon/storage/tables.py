@@ -15,12 +15,13 @@ class Tables:
     alert_fingerprints: Table
     alert_deliveries: Table
     digests: Table
+    silences: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
         metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "alert_deliveries",
-                                     "digests"])
+                                     "digests", "silences"])
         t = metadata.tables
         return cls(
             failures=t["failures"],
@@ -29,4 +30,5 @@ class Tables:
             alert_fingerprints=t["alert_fingerprints"],
             alert_deliveries=t["alert_deliveries"],
             digests=t["digests"],
+            silences=t["silences"],
         )

@@ -22,6 +22,7 @@ from otelmon.api.schemas import (
     ReportAccepted,
 )
 from otelmon.links import trace_url
+from otelmon.silences.store import silence_ids_of
 from otelmon.storage import failures_repo
 from otelmon.storage.failures_repo import FailureFilter
 from otelmon.storage.rows import row_to_dict
@@ -78,8 +79,10 @@ async def report_failure(request: Request, runtime: Runtime = Depends(get_runtim
     return JSONResponse({"id": failure_id, "created": created}, status_code=201 if created else 200)
 
 
-def _with_link(runtime: Runtime, data: dict) -> dict:
+def _with_link(runtime: Runtime, data: dict, silences: dict[int, int]) -> dict:
     data["trace_url"] = trace_url(runtime.settings, data.get("trace_id"))
+    data["silence_id"] = silences.get(data["id"])
+    data["silenced"] = data["silence_id"] is not None
     return data
 
 
@@ -98,13 +101,14 @@ async def list_failures(
 
     def query():
         with runtime.engine.connect() as conn:
-            return failures_repo.list_failures(conn, runtime.tables, flt, params.limit, params.cursor)
+            rows, next_cursor = failures_repo.list_failures(conn, runtime.tables, flt, params.limit, params.cursor)
+            return rows, next_cursor, silence_ids_of(conn, runtime.tables, [r.id for r in rows])
 
     try:
-        rows, next_cursor = await run_in_threadpool(query)
+        rows, next_cursor, silences = await run_in_threadpool(query)
     except ValueError as exc:
         raise HTTPException(400, str(exc)) from None
-    items = [FailureSummary(**_with_link(runtime, row_to_dict(r, full=False))) for r in rows]
+    items = [FailureSummary(**_with_link(runtime, row_to_dict(r, full=False), silences)) for r in rows]
     return FailurePage(items=items, next_cursor=next_cursor)
 
 
@@ -119,9 +123,10 @@ async def get_failure(
 ) -> FailureDetail:
     def query():
         with runtime.engine.connect() as conn:
-            return failures_repo.get_failure(conn, runtime.tables, failure_id)
+            return (failures_repo.get_failure(conn, runtime.tables, failure_id),
+                    silence_ids_of(conn, runtime.tables, [failure_id]))
 
-    row = await run_in_threadpool(query)
+    row, silences = await run_in_threadpool(query)
     if row is None:
         raise HTTPException(404, f"no failure {failure_id}")
-    return FailureDetail(**_with_link(runtime, row_to_dict(row, full=True)))
+    return FailureDetail(**_with_link(runtime, row_to_dict(row, full=True), silences))
