@@ -30,6 +30,7 @@ from otelmon.alerting.view import Built, build_views
 from otelmon.config import Settings
 from otelmon.storage.database import write_transaction
 from otelmon.storage.installation import installation_id
+from otelmon.storage.secret_key import secret_key
 from otelmon.storage.tables import Tables
 
 PENDING, SENDING, SENT, FAILED = "pending", "sending", "sent", "failed"
@@ -94,6 +95,8 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
     with write_transaction(engine) as conn:
         if not notifiers.context.installation:
             notifiers.context.installation = installation_id(conn)
+        if notifiers.secret is None:
+            notifiers.secret = secret_key(conn, settings)
         built = _route_new(conn, tables, settings, notifiers, now, limit)
         rows = conn.execute(
             select(d)
@@ -113,7 +116,7 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
     # Rendered after the claim commits: no row locks are held while templates render.
     with engine.connect() as conn:
         missing = [alerts[i] for i in alert_ids if i not in built]
-        built.update(build_views(conn, tables, settings, missing))
+        built.update(build_views(conn, tables, settings, missing, notifiers.secret))
         threads = _threads(conn, tables, rows, alerts, now)
     claimed = []
     for row in rows:
@@ -149,7 +152,7 @@ def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: 
     ).all()
     if not fresh:
         return {}
-    built = build_views(conn, tables, settings, fresh)
+    built = build_views(conn, tables, settings, fresh, notifiers.secret)
     deliveries: list[dict[str, Any]] = []
     for alert in fresh:
         view = built[alert.id]

@@ -19,6 +19,8 @@ class Notifiers:
         self.router = router or Router.from_settings(settings)
         self.context = NotifyContext(settings, http=new_client(), installation=installation)
         self._built: dict[tuple[str, str, int], Notifier] = {}
+        # The installation's key for signing action links, read at the first claim.
+        self.secret: bytes | None = None
 
     def targets_for(self, labels: Iterable[Labels]) -> list[Target]:
         """Every target of every receiver the routes give these labels, each once. Two email targets with the

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from otelmon.actions.links import action_links
 from otelmon.alerting.notify.base import AlertView
 from otelmon.alerting.routing import Labels
 from otelmon.clock import utcnow
@@ -41,8 +42,10 @@ def failure_title(head: dict[str, Any], more: int) -> str:
     return f"FAILED {names}" + (f" (+{more} more in this trace)" if more else "")
 
 
-def build_views(conn: Connection, tables: Tables, settings: Settings,
-                alerts: Sequence[Any]) -> dict[int, Built | Exception]:
+def build_views(conn: Connection, tables: Tables, settings: Settings, alerts: Sequence[Any],
+                secret: bytes | None = None) -> dict[int, Built | Exception]:
+    """``secret`` (the installation's key) signs each failure alert's action links: mute for 24 h, acknowledge
+    until resolved; without it, the alerts carry none."""
     out: dict[int, Built | Exception] = {}
     failure_alerts = [a for a in alerts if a.kind == "failure"]
     heads, members = _load_failures(conn, tables, failure_alerts)
@@ -51,7 +54,8 @@ def build_views(conn: Connection, tables: Tables, settings: Settings,
             if alert.kind == "summary":
                 out[alert.id] = _summary(conn, tables, settings, alert)
             else:
-                out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []))
+                out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []),
+                                         secret)
         except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
             out[alert.id] = exc
     return out
@@ -74,7 +78,7 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
     return heads, members
 
 
-def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any]) -> Built:
+def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any], secret: bytes | None) -> Built:
     others = [r for r in member_rows if r.id != alert.head_failure_id]
     # The steps the head's own exception passed through are not failures of their own (ingest keeps no
     # row for them); they travel in its attributes and lead the causes.
@@ -86,14 +90,16 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
     causes = (steps + [failure_view(r, settings, stack_lines=0, log_lines=0) for r in others])[:MAX_CAUSES]
     head = failure_view(head_row, settings, stack_lines=HEAD_STACK_LINES)
     labels = Labels.of_failure(head_row)
+    links = {"trace": head["trace_url"], "failures": dashboard_url(settings, "otelmon-failures")}
+    if secret is not None and alert.fingerprint:
+        links |= action_links(settings, secret, alert.fingerprint)
     view = AlertView(
         alert_id=alert.id, kind="failure", title=failure_title(head, alert.failure_count - 1),
         fingerprint=alert.fingerprint, head=head, causes=causes,
         more_causes=max(len(steps) + alert.failure_count - 1 - len(causes), 0),
         failure_count=alert.failure_count, suppressed_count=alert.suppressed_count,
         labels=_label_map(labels, head.get("error_type")),
-        links={k: v for k, v in {"trace": head["trace_url"],
-                                 "failures": dashboard_url(settings, "otelmon-failures")}.items() if v},
+        links={k: v for k, v in links.items() if v},
         created_at=alert.created_at, repeat_interval_seconds=settings.alert_repeat_interval_seconds,
         display_timezone=settings.display_timezone,
     )
