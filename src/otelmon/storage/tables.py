@@ -15,12 +15,14 @@ class Tables:
     alert_fingerprints: Table
     alert_deliveries: Table
     digests: Table
+    runs: Table
+    issues: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
         metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "alert_deliveries",
-                                     "digests"])
+                                     "digests", "runs", "issues"])
         t = metadata.tables
         return cls(
             failures=t["failures"],
@@ -29,4 +31,6 @@ class Tables:
             alert_fingerprints=t["alert_fingerprints"],
             alert_deliveries=t["alert_deliveries"],
             digests=t["digests"],
+            runs=t["runs"],
+            issues=t["issues"],
         )
