@@ -17,6 +17,8 @@
 #   otelmon.group              the process group's name, else unset   (otelmon.group on the span)
 #   otelmon.otlp.endpoint      inherited OTEL_EXPORTER_OTLP_ENDPOINT  (e.g. http://otelcol:4318)
 #   otelmon.max.content.bytes  67108864  largest FlowFile content sent to, or accepted from, the script
+#   otelmon.will_retry         false     "true" when the flow retries a failed FlowFile (e.g.
+#                                        ${retry.count:lt(3)} behind RetryFlowFile): its failure is held
 #
 # Protocol with nifi.py: one line of ASCII JSON, then the raw content bytes, each way.
 
@@ -168,6 +170,7 @@ def _settings(context, flowfile):
         "group": group if group is not None else _process_group_name(context),
         "endpoint": _property(context, flowfile, "otelmon.otlp.endpoint", None),
         "max_content": int(_property(context, flowfile, "otelmon.max.content.bytes", str(DEFAULT_MAX_CONTENT_BYTES))),
+        "will_retry": _property(context, flowfile, "otelmon.will_retry", "false").lower() == "true",
     }
 
 
@@ -184,6 +187,7 @@ def _request_header(settings, processor, flowfile, content_length):
         "attributes": attributes,
         "content_length": content_length,
         "max_content_bytes": settings["max_content"],
+        "will_retry": settings["will_retry"],
     }
     # ensure_ascii keeps the line pure ASCII whatever the attributes hold.
     return String(json.dumps(header, ensure_ascii=True) + "\n").getBytes("US-ASCII")

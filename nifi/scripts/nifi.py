@@ -7,7 +7,7 @@ Two ways in, one implementation:
 
 Frame: one line of ASCII JSON (the header), then exactly header["content_length"] raw bytes.
 Request header:  {"v": 1, "script", "timeout", "processor", "group", "attributes", "content_length",
-                  "max_content_bytes"}
+                  "max_content_bytes", "will_retry" (optional: the flow retries this FlowFile if it fails)}
 Response header: {"v": 1, "ok", "attributes", "content_length" (null: content unchanged), "error"}
 
 The user's script defines transform(content: bytes, attributes: dict) and returns None (FlowFile
@@ -177,8 +177,12 @@ def process_flowfile(
     group: str | None,
     timeout_s: float,
     max_content_bytes: int = DEFAULT_MAX_CONTENT_BYTES,
+    will_retry: bool = False,
 ) -> FlowFileResult:
-    """Run the transform on one FlowFile inside a span continuing the FlowFile's traceparent."""
+    """Run the transform on one FlowFile inside a span continuing the FlowFile's traceparent.
+
+    ``will_retry``: the flow tries this FlowFile again if it fails; the failure's span says so
+    (``otelmon.will_retry``), so OtelMon records a failed_will_retry run and alerting may hold it."""
     span_attributes = Identity(PLATFORM, group or "", processor).attributes()
     if not group:
         del span_attributes[k.GROUP]  # unknown: leave the group to OtelMon's fallbacks
@@ -203,6 +207,8 @@ def process_flowfile(
                     f"transform returned {len(new_content)} bytes, over the {max_content_bytes} byte limit"
                 )
         except (Exception, SystemExit) as exc:  # sys.exit() in a script is a failure, not our exit
+            if will_retry:
+                span.set_attribute(k.WILL_RETRY, True)
             mark_failed(span, exc)
             log_tail.attach(span, capture)
             message = str(exc)[:MAX_ERROR_MESSAGE_CHARS]
@@ -271,6 +277,7 @@ def main() -> int:
         group=header.get("group"),
         timeout_s=float(header.get("timeout") or 30),
         max_content_bytes=int(header.get("max_content_bytes") or DEFAULT_MAX_CONTENT_BYTES),
+        will_retry=header.get("will_retry") is True,
     )
     flush()  # bounded (OTELMON_FLUSH_TIMEOUT_SECONDS): a down collector costs seconds, not the FlowFile
     write_response(response, result)

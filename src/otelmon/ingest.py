@@ -1,4 +1,7 @@
-"""Store batches of failures: all of a batch or none of it, with bounded deadlock retries.
+"""Store batches of failures and runs: all of a batch or none of it, with bounded deadlock retries.
+
+The same transaction keeps issues up to date (``otelmon.issues``): a new failure opens or reopens its issue, a
+new successful run resolves the open issues of its step.
 
 Concurrent requests share transactions (group commit): the first caller to find no write in progress
 becomes the writer, takes every batch waiting at that moment and commits them together, then hands each
@@ -27,6 +30,8 @@ from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
+from otelmon.issues.storage import ChangeHook, IssueChange, track
+from otelmon.runs.model import Run
 from otelmon.storage.errors import (
     MYSQL_LOCK_CONFLICT_CODES,
     DatabaseUnavailable,
@@ -34,7 +39,8 @@ from otelmon.storage.errors import (
     mysql_error_code,
 )
 from otelmon.storage.failures_repo import BatchOutcome, CreatedReader, insert_failures, select_created
-from otelmon.storage.rows import fit_failure
+from otelmon.storage.rows import fit_try
+from otelmon.storage.runs_repo import insert_runs
 from otelmon.storage.tables import Tables
 from otelmon.text import clip
 
@@ -42,7 +48,7 @@ log = logging.getLogger(__name__)
 
 _MAX_ATTEMPTS = 3
 # Bounds one shared transaction (and so the wait of the batches in it).
-_MAX_FAILURES_PER_TRANSACTION = 2000
+_MAX_RECORDS_PER_TRANSACTION = 2000
 _MAX_REASONS = 5  # partial_success carries a sample of reasons, not one per refused failure
 
 
@@ -53,6 +59,8 @@ class StoreResult:
     # Failures the database refused for their content (after fitting): for ``partial_success``.
     rejected: int = 0
     reasons: list[str] = field(default_factory=list)
+    # Issues whose state this batch's transaction changed (shared with the batches committed with it).
+    issue_changes: list[IssueChange] = field(default_factory=list)
 
 
 class _ContentRefused(Exception):
@@ -64,24 +72,38 @@ class _Submission:
     failures: Sequence[Failure]
     ingest_id: str
     result: Future
+    runs: Sequence[Run] = ()
+
+    @property
+    def size(self) -> int:
+        return len(self.failures) + len(self.runs)
+
+
+@dataclass
+class _Committed:
+    outcomes: dict[str, BatchOutcome]
+    issue_changes: list[IssueChange]
 
 
 class FailureIngestor:
-    def __init__(self, engine: Engine, tables: Tables, read_created: CreatedReader | None = None) -> None:
+    def __init__(self, engine: Engine, tables: Tables, read_created: CreatedReader | None = None,
+                 on_issue_changes: ChangeHook | None = None) -> None:
         """``read_created`` runs inside each transaction (with alerting, it also writes the outbox rows, so
-        they commit or roll back together with the failures)."""
+        they commit or roll back together with the failures); so does ``on_issue_changes``, given the issues
+        whose state the transaction changed (e.g. resolved ones, for recovery notices)."""
         self.engine = engine
         self.tables = tables
         self.read_created = read_created or select_created(tables)
+        self.on_issue_changes = on_issue_changes
         self._lock = threading.Lock()
         self._waiting: list[_Submission] = []
         self._writing = False
 
-    def store(self, failures: Sequence[Failure]) -> StoreResult:
-        """Blocking: returns once the failures are committed; raises ``DatabaseUnavailable`` if not."""
-        if not failures:
+    def store(self, failures: Sequence[Failure], runs: Sequence[Run] = ()) -> StoreResult:
+        """Blocking: returns once the failures and runs are committed; raises ``DatabaseUnavailable`` if not."""
+        if not failures and not runs:
             return StoreResult([], 0)
-        mine = _Submission([fit_failure(f) for f in failures], uuid.uuid4().hex, Future())
+        mine = _Submission([fit_try(f) for f in failures], uuid.uuid4().hex, Future(), [fit_try(r) for r in runs])
         with self._lock:
             self._waiting.append(mine)
             lead = not self._writing
@@ -131,35 +153,40 @@ class FailureIngestor:
                     group[0].result.set_exception(unavailable)
             return
         for submission in group:
-            outcome = created[submission.ingest_id]
+            outcome = created.outcomes.get(submission.ingest_id) or BatchOutcome()
             submission.result.set_result(
-                StoreResult(outcome.created_ids, outcome.identities - len(outcome.created_ids))
+                StoreResult(outcome.created_ids, outcome.identities - len(outcome.created_ids),
+                            issue_changes=created.issue_changes)
             )
 
     def _store_each(self, submission: _Submission) -> StoreResult:
-        """One transaction per failure: those the database refuses are rejected, the others stored.
+        """One transaction per failure and per run: those the database refuses are rejected, the others stored.
 
         Each transaction has its own ingest id, so the read-back (and the alert outbox) sees only its row.
         """
         created: list[int] = []
         stored: set[str] = set()
         reasons: list[str] = []
+        changes: list[IssueChange] = []
         rejected = 0
-        for failure in submission.failures:
-            single = _Submission([failure], uuid.uuid4().hex, submission.result)
+        singles = [([failure], []) for failure in submission.failures] + [([], [run]) for run in submission.runs]
+        for failures, runs in singles:
+            single = _Submission(failures, uuid.uuid4().hex, submission.result, runs)
+            what = f"failure {clip(failures[0].process, 80)!r}" if failures else f"run {clip(runs[0].process, 80)!r}"
             try:
-                outcome = self._store_with_retries([single])[single.ingest_id]
+                committed = self._store_with_retries([single])
             except _ContentRefused as exc:
                 rejected += 1
                 if len(reasons) < _MAX_REASONS:
-                    reasons.append(f"failure {clip(failure.process, 80)!r}: the database refused it: {exc}")
+                    reasons.append(f"{what}: the database refused it: {exc}")
                 continue
-            created += outcome.created_ids
-            stored.add(failure.identity_key)
+            changes += committed.issue_changes
+            created += (committed.outcomes.get(single.ingest_id) or BatchOutcome()).created_ids
+            stored.update(failure.identity_key for failure in failures)
         created.sort()
-        return StoreResult(created, len(stored) - len(created), rejected, reasons)
+        return StoreResult(created, len(stored) - len(created), rejected, reasons, changes)
 
-    def _store_with_retries(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
+    def _store_with_retries(self, group: list[_Submission]) -> _Committed:
         for attempt in range(1, _MAX_ATTEMPTS + 1):
             try:
                 return self._store_once(group)
@@ -180,22 +207,27 @@ class FailureIngestor:
                 raise _ContentRefused(clip(f"{exc.__class__.__name__}: {exc}", 300)) from exc
         raise AssertionError("unreachable")
 
-    def _store_once(self, group: list[_Submission]) -> dict[str, BatchOutcome]:
+    def _store_once(self, group: list[_Submission]) -> _Committed:
         received_at = utcnow()
         with self.engine.begin() as conn:
-            return insert_failures(
+            outcomes = insert_failures(
                 conn, self.tables, [(s.failures, s.ingest_id) for s in group], received_at, self.read_created
             )
+            insert_runs(conn, self.tables, [(s.runs, s.ingest_id) for s in group], received_at)
+            changes = track(conn, self.tables, [s.ingest_id for s in group], received_at)
+            if changes and self.on_issue_changes is not None:
+                self.on_issue_changes(conn, changes)
+        return _Committed(outcomes, changes)
 
 
 def _take(waiting: list[_Submission]) -> list[_Submission]:
     """Everything waiting, up to the size bound (at least one submission, however large)."""
     group: list[_Submission] = []
     size = 0
-    while waiting and (not group or size + len(waiting[0].failures) <= _MAX_FAILURES_PER_TRANSACTION):
+    while waiting and (not group or size + waiting[0].size <= _MAX_RECORDS_PER_TRANSACTION):
         submission = waiting.pop(0)
         group.append(submission)
-        size += len(submission.failures)
+        size += submission.size
     return group
 
 

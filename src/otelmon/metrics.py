@@ -18,6 +18,9 @@ class Metrics:
             "otelmon_spans_rejected", "ERROR spans that could not be used (reported in partial_success)", registry=r
         )
         self.failures_stored = Counter("otelmon_failures_stored", "New failure rows", registry=r)
+        self.runs_received = Counter(
+            "otelmon_runs_received", "Task tries (task-level spans) received, redeliveries included", registry=r
+        )
         self.failures_duplicate = Counter(
             "otelmon_failures_duplicate", "Failures already stored (redelivery or a second span of one try)", registry=r
         )

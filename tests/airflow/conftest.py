@@ -33,7 +33,7 @@ def failures_api(mariadb_server: MariaDBServer) -> Iterator[FailuresApi]:
     with mariadb_server.scratch_database(migrated=True) as url:
         server = ApiServer({"OTELMON_DATABASE_URL": url}).start()
         try:
-            yield FailuresApi(server.url)
+            yield FailuresApi(server.url, url)
         finally:
             server.stop()
 
@@ -41,6 +41,7 @@ def failures_api(mariadb_server: MariaDBServer) -> Iterator[FailuresApi]:
 @dataclass
 class FailuresApi:
     url: str
+    database_url: str = ""
 
     def failures(self, group: str, run_id: str) -> list[dict]:
         """Stored failures of one DAG run (GET /api/v1/failures), oldest try first."""

@@ -52,7 +52,8 @@ def test_503_while_down_then_everything_once(how, own_mariadb, start_api):
     assert httpx.get(f"{api.url}/healthz").status_code == 200
     # Reads make the same promise as writes: 503 + Retry-After, declared in OpenAPI.
     with declared_client(api.url) as client:
-        for path in ["/api/v1/failures", "/api/v1/failures/1", "/api/v1/alerts", "/api/v1/silences", "/readyz"]:
+        for path in ["/api/v1/failures", "/api/v1/failures/1", "/api/v1/alerts", "/api/v1/silences",
+                     "/api/v1/issues", "/readyz"]:
             response = client.get(path)
             assert response.status_code == 503, f"{path}: {response.text}"
             if path != "/readyz":

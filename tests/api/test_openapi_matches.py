@@ -39,7 +39,7 @@ def test_every_sampled_answer_is_declared(api):
         def sample(response, status):
             assert response.status_code == status, response.text
 
-        for path in ["/api/v1/failures", "/api/v1/failures/1", "/api/v1/alerts"]:
+        for path in ["/api/v1/failures", "/api/v1/failures/1", "/api/v1/alerts", "/api/v1/issues"]:
             sample(anonymous.get(path), 401)
         sample(anonymous.post("/v1/traces", content=a_failing_batch(), headers=PROTOBUF), 401)
         sample(anonymous.post("/api/v1/process-failure", json=report), 401)
@@ -64,6 +64,9 @@ def test_every_sampled_answer_is_declared(api):
         sample(client.get("/api/v1/failures/999999"), 404)
         sample(client.get("/api/v1/failures/x"), 422)
         sample(client.get("/api/v1/alerts"), 200)
+        sample(client.get("/api/v1/issues"), 200)
+        sample(client.get("/api/v1/issues", params={"state": "open"}), 422)
+        sample(client.get("/api/v1/issues", params={"cursor": "nope"}), 400)
         sample(client.get("/api/v1/alerts", params={"state": "bogus"}), 422)
         for path in ["/healthz", "/readyz", "/metrics"]:
             sample(client.get(path), 200)

@@ -32,10 +32,12 @@ class Run:
 
 
 def make_run(ok_spans: int = 99, run_id: str = "run-1") -> Run:
-    """One ERROR span among ``ok_spans`` OK ones; the otelmon.* identity sits on resource and spans."""
+    """One ERROR task span among ``ok_spans`` OK steps (spans inside a try, as ``trace_log.step`` makes them:
+    the try's identity plus ``otelmon.step``); the otelmon.* identity sits on resource and spans."""
     factory = SpanFactory(SERVICE, resource={"otelmon.platform": PLATFORM, "otelmon.group": GROUP})
     for number in range(ok_spans):
-        factory.ok(f"task_{number}", {"otelmon.process": f"task_{number}", "otelmon.run_id": run_id})
+        factory.ok(f"step_{number}", {"otelmon.process": f"task_{number}", "otelmon.run_id": run_id,
+                                      "otelmon.step": f"step_{number}"})
     factory.failing(FAILING_PROCESS, {"otelmon.process": FAILING_PROCESS, "otelmon.run_id": run_id,
                                       "otelmon.try_number": 1})
     spans = factory.take()

@@ -44,7 +44,7 @@ def _component_not_built(config: dict) -> None:
 
 
 def _bad_ottl(config: dict) -> None:
-    config["processors"]["filter/errors_only"]["trace_conditions"] = ["span.status.code != STATUS_CODE_ERRORS"]
+    config["processors"]["filter/failures_and_runs"]["trace_conditions"] = ["span.status.code != STATUS_CODE_ERRORS"]
 
 
 def _misspelled_option(config: dict) -> None:

@@ -40,6 +40,7 @@ def run_runner(
     max_content_bytes: int | None = None,
     env: dict[str, str] | None = None,
     raw_request: bytes | None = None,
+    will_retry: bool | None = None,
 ) -> RunnerAnswer:
     header = {
         "v": 1,
@@ -52,6 +53,8 @@ def run_runner(
     }
     if max_content_bytes is not None:
         header["max_content_bytes"] = max_content_bytes
+    if will_retry is not None:
+        header["will_retry"] = will_retry
     request = raw_request if raw_request is not None else json.dumps(header).encode() + b"\n" + content
     environment = {**os.environ, "OTEL_EXPORTER_OTLP_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "60000"}
     environment.pop("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", None)

@@ -71,6 +71,20 @@ def test_script_error_is_an_error_span_with_the_exception_and_a_failed_answer(ot
     assert 'example_transform.py", line' in event["exception.stacktrace"]
 
 
+def test_a_flowfile_the_flow_will_retry_marks_its_failure_so_and_only_its_failure(otlp_sink):
+    failing = {"uuid": "ff-r1", "fail": "true", "filename": "bad.csv"}
+    assert run_runner(EXAMPLE, b"a\n1\n", failing, endpoint=otlp_sink.url, will_retry=True).header["ok"] is False
+    assert run_runner(EXAMPLE, b"a\n1\n", {"uuid": "ff-r2"}, endpoint=otlp_sink.url, will_retry=True).header["ok"]
+    run_runner(EXAMPLE, b"a\n1\n", {**failing, "uuid": "ff-r3"}, endpoint=otlp_sink.url)
+
+    retried, _ = otlp_sink.received.for_flowfile("ff-r1")
+    assert retried.is_error and retried.attributes["otelmon.will_retry"] is True
+    succeeded, _ = otlp_sink.received.for_flowfile("ff-r2")
+    assert not succeeded.is_error and "otelmon.will_retry" not in succeeded.attributes
+    last, _ = otlp_sink.received.for_flowfile("ff-r3")
+    assert last.is_error and "otelmon.will_retry" not in last.attributes
+
+
 def test_timeout_is_an_error_span_showing_where_the_script_hung(otlp_sink, tmp_path):
     script = user_script(
         tmp_path,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timezone
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -75,6 +75,7 @@ class FailureReport(BaseModel):
         None, max_length=255, description="Makes retries idempotent when there is no run_id or span id"
     )
     attributes: dict[str, str | int | float | bool | None] = Field(default_factory=dict, max_length=256)
+    will_retry: bool = Field(False, description="The scheduler will try again: alerting may hold the failure")
 
     def to_failure(self) -> Failure:
         now = utcnow()
@@ -98,6 +99,7 @@ class FailureReport(BaseModel):
             attributes={"report": dict(self.attributes)},
             idempotency_key=self.idempotency_key
             or f"{start.isoformat()}|{self.error_type}|{self.error_message}",
+            will_retry=self.will_retry,
         )
 
 
@@ -126,9 +128,54 @@ class FailureSummary(BaseModel):
     duration_seconds: float
     received_at: UtcDateTime
     digest_id: int | None
+    will_retry: bool = Field(False, description="The failing try will be retried by its scheduler")
     trace_url: str | None = None
     silenced: bool = Field(False, description="An active silence or acknowledgement held its alert back")
     silence_id: int | None = Field(None, description="The silence that held it back")
+
+
+IssueState = Literal["new", "ongoing", "resolved", "regressed"]
+
+
+class IssueSummary(BaseModel):
+    """The life of one fingerprint (docs/design.md, "Pipeline runs, issues and the alert policy")."""
+
+    id: int
+    fingerprint: str
+    state: IssueState
+    platform: str
+    group: str
+    process: str
+    error_type: str | None
+    last_failure_id: int | None
+    first_seen: UtcDateTime
+    last_seen: UtcDateTime
+    occurrences: int
+    consecutive_failed_runs: int = Field(description="Failed runs since the issue (re)opened; a try that will be "
+                                                     "retried does not count")
+    failing_since: UtcDateTime | None = Field(description="End of the first failure since it (re)opened; "
+                                                          "null while resolved")
+    resolved_at: UtcDateTime | None = Field(description="End of the successful run that resolved it")
+    last_run_outcome: Literal["success", "failed", "failed_will_retry"] | None
+    state_changed_at: UtcDateTime
+
+
+class IssuePage(BaseModel):
+    items: list[IssueSummary]
+    next_cursor: str | None = Field(None, description="Pass as ?cursor= to get the next (older) page")
+
+
+class IssueQuery(BaseModel):
+    """The filters of ``GET /api/v1/issues``; an unknown parameter is a 422."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    state: IssueState | None = None
+    platform: str | None = None
+    group: str | None = None
+    process: str | None = None
+    limit: int = Field(100, ge=1, le=500)
+    cursor: str | None = Field(None, description="next_cursor of the previous page")
 
 
 class FailureDetail(FailureSummary):
@@ -138,6 +185,8 @@ class FailureDetail(FailureSummary):
     log_tail: list[str] | None = Field(
         None, description="The last lines the failing try logged, secrets masked, oldest first; "
                           "null when its span carried none")
+    issue: IssueSummary | None = Field(None, description="The issue of this failure's fingerprint: its state "
+                                                         "and since when it fails")
 
 
 class FailurePage(BaseModel):

@@ -28,6 +28,11 @@ AIRFLOW_OPERATOR = "airflow.task.operator"
 # Native task_run spans are ERROR for every state but success; these are not failures of the task.
 AIRFLOW_NOT_FAILED_STATES = frozenset({"skipped", "upstream_failed", "removed"})
 
+# On a failing try's span: the scheduler will try again (Airflow: up_for_retry). Its run is failed_will_retry,
+# and alerting may hold its failure until the last try tells (docs/design.md, "Pipeline runs, issues ...").
+WILL_RETRY = "otelmon.will_retry"
+AIRFLOW_UP_FOR_RETRY = "up_for_retry"
+
 # A named sub-step inside a task try (``trace_log.step``); the span keeps the try's identity.
 STEP = "otelmon.step"
 # Set by our instrumentation on a step whose exception left it for an enclosing span of the same try: that

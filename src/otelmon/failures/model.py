@@ -15,6 +15,22 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
+def try_identity_key(platform: str, group: str, process: str, run_id: str | None, try_number: int | None,
+                     trace_id: str | None, span_id: str | None, idempotency_key: str | None = None) -> str:
+    """One task try, however many spans or deliveries report it (docs/design.md, "What a failure is"): its run
+    identity when known, else the span's. A failed try's failure and its run share this key."""
+    if run_id:
+        return _digest("run", platform, group, process, run_id, try_number)
+    if trace_id and span_id:
+        return _digest("span", trace_id, span_id)
+    return _digest("report", platform, group, process, idempotency_key)
+
+
+def pipeline_key(platform: str, group: str, process: str) -> str:
+    """One pipeline step, whatever its errors: a success of it resolves every open issue it has."""
+    return _digest("pipeline", platform, group, process)[:16]
+
+
 @dataclass(slots=True)
 class Failure:
     platform: str
@@ -38,15 +54,14 @@ class Failure:
     log_tail: str | None = None
     # For reports that carry neither a run id nor span ids (see FailureReport).
     idempotency_key: str | None = None
+    # The scheduler will try again (``otelmon.will_retry``, Airflow's up_for_retry): alerting may hold it.
+    will_retry: bool = False
 
     @property
     def identity_key(self) -> str:
         """One failing task try is one failure (docs/design.md): run identity when known, else the span's."""
-        if self.run_id:
-            return _digest("run", self.platform, self.group, self.process, self.run_id, self.try_number)
-        if self.trace_id and self.span_id:
-            return _digest("span", self.trace_id, self.span_id)
-        return _digest("report", self.platform, self.group, self.process, self.idempotency_key)
+        return try_identity_key(self.platform, self.group, self.process, self.run_id, self.try_number,
+                                self.trace_id, self.span_id, self.idempotency_key)
 
     @property
     def fingerprint(self) -> str:

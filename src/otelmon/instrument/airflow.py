@@ -81,7 +81,7 @@ def on_skipped(context: Mapping[str, Any]) -> None:
 
 def on_retry(context: Mapping[str, Any]) -> None:
     """A try that failed and will be retried is a failure of its own (one row per failed try)."""
-    _guard(_finish, context, "up_for_retry", failed=True)
+    _guard(_finish, context, keys.AIRFLOW_UP_FOR_RETRY, failed=True)
 
 
 def on_failure(context: Mapping[str, Any]) -> None:
@@ -163,6 +163,8 @@ def _finish(context: Mapping[str, Any], state: str, *, failed: bool) -> None:
             return
         current = _start(context, ti, attach=False)
     current.span.set_attribute(keys.AIRFLOW_STATE, state)
+    if state == keys.AIRFLOW_UP_FOR_RETRY:
+        current.span.set_attribute(keys.WILL_RETRY, True)
     if failed:
         fail(current, context.get("exception"), fallback=f"task {state}")
     _end(current)
@@ -214,16 +216,31 @@ def call_in_task_try(fn: Callable, airflow_context: Mapping[str, Any], args: tup
     try:
         result = fn(*args, **kwargs)
     except BaseException as exc:
-        _guard(_end_after_exception, current, exc)
+        _guard(_end_after_exception, current, exc, ti)
         raise
     _guard(_end, current)
     return result
 
 
-def _end_after_exception(current: _Try, exc: BaseException) -> None:
+def _end_after_exception(current: _Try, exc: BaseException, ti: Any) -> None:
     if not is_control_flow(exc):
+        if will_retry(ti):
+            current.span.set_attribute(keys.WILL_RETRY, True)
         fail(current, exc)
     _end(current)
+
+
+def will_retry(ti: Any) -> bool:
+    """Whether Airflow will try this failing task instance again, as it decides, for a span that ends before
+    Airflow's callbacks run (``@traced`` alone). The Task SDK holds the API server's answer
+    (``should_retry``); without it, Airflow's own rule: this try is not past ``max_tries`` (retries plus
+    earlier clears). The callbacks know for sure: ``on_retry_callback`` runs for up_for_retry only."""
+    context = getattr(ti, "_ti_context_from_server", None)
+    decided = getattr(context, "should_retry", None)
+    if isinstance(decided, bool):
+        return decided
+    max_tries, try_number = getattr(ti, "max_tries", None), getattr(ti, "try_number", None)
+    return isinstance(max_tries, int) and isinstance(try_number, int) and 0 < try_number <= max_tries
 
 
 def try_identity(ti: Any, task: Any = None) -> Identity:

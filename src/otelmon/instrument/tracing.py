@@ -19,7 +19,6 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
-from otelmon.failures import attributes as k
 from otelmon.instrument import airflow, log_tail
 from otelmon.instrument.job import job_identity
 from otelmon.instrument.owner import Owner, current_owner, fail, is_control_flow, owner_context, step_under
@@ -104,15 +103,16 @@ def _open_step(name: str, attributes: Mapping[str, Any]) -> Any:
     if owner is not None:
         # The owner's span built the tracer already, with its own default service name.
         return step_under(owner, get_tracer(), name, attributes)
-    step_attributes = {k.STEP: name, **attributes}
+    # Alone, the step is the try's own span: no ``otelmon.step`` on it, which marks spans inside a try (the
+    # collector forwards a try's span whatever its status, and leaves its steps out).
     airflow_context = airflow.airflow_context()
     if airflow_context is None:
-        return _owned(get_tracer(), name, job_identity(name), None, step_attributes)
+        return _owned(get_tracer(), name, job_identity(name), None, attributes)
     if not airflow.tracing_enabled(airflow_context.get("params")):
         return None
     ti = airflow_context["ti"]
     return _owned(get_tracer(airflow.SERVICE_NAME), name, airflow.try_identity(ti),
-                  run_context(ti.dag_id, ti.run_id), step_attributes)
+                  run_context(ti.dag_id, ti.run_id), attributes)
 
 
 @contextmanager

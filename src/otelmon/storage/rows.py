@@ -6,13 +6,16 @@ import dataclasses
 import json
 import math
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Table
 
 from otelmon.failures.log_tail import STORED_BYTES
 from otelmon.failures.model import Failure
+from otelmon.runs.model import Run
 from otelmon.text import clip
+
+FailureOrRun = TypeVar("FailureOrRun", Failure, Run)
 
 # MEDIUMTEXT holds 16 MiB; these caps keep one runaway span from filling a row (and an email).
 TEXT_CAPS = {"error_message": 64 * 1024, "stacktrace": 1024 * 1024, "attributes": 256 * 1024,
@@ -23,19 +26,23 @@ INT_RANGE = (-(2**31), 2**31 - 1)
 DATETIME_RANGE = (datetime(1000, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999))
 
 
-def fit_failure(failure: Failure) -> Failure:
-    """The failure with every number and time moved into the range its column holds.
+def fit_try(record: FailureOrRun) -> FailureOrRun:
+    """The failure or run with every number and time moved into the range its column holds.
 
-    Done before a failure joins a shared transaction, so a value the database would refuse never fails
-    the batches committed with it; strings are fitted when the row is built (``failure_row``).
+    Done before a record joins a shared transaction, so a value the database would refuse never fails
+    the batches committed with it; strings are fitted when the row is built (``failure_row``, ``run_row``).
     """
-    try_number = failure.try_number
+    try_number = record.try_number
     if try_number is not None:
         try_number = min(max(try_number, INT_RANGE[0]), INT_RANGE[1])
-    start, end = (min(max(t, DATETIME_RANGE[0]), DATETIME_RANGE[1]) for t in (failure.start_time, failure.end_time))
-    if (try_number, start, end) == (failure.try_number, failure.start_time, failure.end_time):
-        return failure
-    return dataclasses.replace(failure, try_number=try_number, start_time=start, end_time=end)
+    start, end = (min(max(t, DATETIME_RANGE[0]), DATETIME_RANGE[1]) for t in (record.start_time, record.end_time))
+    if (try_number, start, end) == (record.try_number, record.start_time, record.end_time):
+        return record
+    return dataclasses.replace(record, try_number=try_number, start_time=start, end_time=end)
+
+
+def fit_failure(failure: Failure) -> Failure:
+    return fit_try(failure)
 
 
 def _storable_text(text: str) -> str:
@@ -90,7 +97,33 @@ def failure_row(table: Table, failure: Failure, received_at: datetime, ingest_id
         "attributes": _attributes_json(failure.attributes, TEXT_CAPS["attributes"]),
         "digest_id": None,
         "log_tail": failure.log_tail,
+        "will_retry": failure.will_retry,
     }
+    return _fitted_strings(table, row)
+
+
+def run_row(table: Table, run: Run, received_at: datetime, ingest_id: str,
+            identity_key: str | None = None) -> dict[str, Any]:
+    row = {
+        "identity_key": identity_key or run.identity_key,
+        "platform": run.platform,
+        "group_name": run.group,
+        "process_name": run.process,
+        "run_id": run.run_id,
+        "try_number": run.try_number,
+        "start_time": run.start_time,
+        "end_time": run.end_time,
+        "outcome": run.outcome,
+        "trace_id": run.trace_id,
+        "span_id": run.span_id,
+        "fingerprint": run.fingerprint,
+        "received_at": received_at,
+        "ingest_id": ingest_id,
+    }
+    return _fitted_strings(table, row)
+
+
+def _fitted_strings(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     for name, value in row.items():
         if isinstance(value, str):
             limit = getattr(table.c[name].type, "length", None) or TEXT_CAPS.get(name)
@@ -121,6 +154,7 @@ def row_to_dict(row: Any, *, full: bool) -> dict[str, Any]:
         "duration_seconds": (data["end_time"] - data["start_time"]).total_seconds(),
         "received_at": data["received_at"],
         "digest_id": data["digest_id"],
+        "will_retry": bool(data.get("will_retry")),
     }
     if full:
         out["parent_span_id"] = data["parent_span_id"]

@@ -16,12 +16,14 @@ class Tables:
     alert_deliveries: Table
     digests: Table
     silences: Table
+    runs: Table
+    issues: Table
 
     @classmethod
     def reflect(cls, engine: Engine) -> Tables:
         metadata = MetaData()
         metadata.reflect(engine, only=["failures", "alert_outbox", "alerts", "alert_fingerprints", "alert_deliveries",
-                                     "digests", "silences"])
+                                     "digests", "silences", "runs", "issues"])
         t = metadata.tables
         return cls(
             failures=t["failures"],
@@ -31,4 +33,6 @@ class Tables:
             alert_deliveries=t["alert_deliveries"],
             digests=t["digests"],
             silences=t["silences"],
+            runs=t["runs"],
+            issues=t["issues"],
         )

@@ -59,6 +59,22 @@ def both_ways():
     flaky()
 
 
+@dag(dag_id="traced_retry", schedule=None, tags=NO_POLICY,
+     default_args={"retries": 1, "retry_delay": timedelta(0)})
+def traced_retry():
+    # @traced alone: the try's span ends before Airflow's callbacks, so it asks Airflow whether it will retry.
+    @task
+    @trace_log.traced
+    def fetch() -> None:
+        from airflow.sdk import get_current_context
+
+        if get_current_context()["ti"].try_number == 1:
+            raise ConnectionError("source not ready")
+
+    fetch()
+
+
 callbacks_only()
 decorated_only()
 both_ways()
+traced_retry()

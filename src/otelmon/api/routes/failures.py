@@ -19,11 +19,14 @@ from otelmon.api.schemas import (
     FailureQuery,
     FailureReport,
     FailureSummary,
+    IssueSummary,
     ReportAccepted,
 )
+from otelmon.issues.storage import issue_of, issue_to_dict
 from otelmon.links import trace_url
 from otelmon.silences.store import silence_ids_of
 from otelmon.storage import failures_repo
+from otelmon.storage.database import read_snapshot
 from otelmon.storage.failures_repo import FailureFilter
 from otelmon.storage.rows import row_to_dict
 
@@ -122,11 +125,14 @@ async def get_failure(
     failure_id: Annotated[int, Path(ge=1, le=MAX_ID)], runtime: Runtime = Depends(get_runtime)
 ) -> FailureDetail:
     def query():
-        with runtime.engine.connect() as conn:
-            return (failures_repo.get_failure(conn, runtime.tables, failure_id),
+        with read_snapshot(runtime.engine) as conn:
+            row = failures_repo.get_failure(conn, runtime.tables, failure_id)
+            return (row, row and issue_of(conn, runtime.tables, row.fingerprint),
                     silence_ids_of(conn, runtime.tables, [failure_id]))
 
-    row, silences = await run_in_threadpool(query)
+    row, issue, silences = await run_in_threadpool(query)
     if row is None:
         raise HTTPException(404, f"no failure {failure_id}")
-    return FailureDetail(**_with_link(runtime, row_to_dict(row, full=True), silences))
+    detail = _with_link(runtime, row_to_dict(row, full=True), silences)
+    detail["issue"] = IssueSummary(**issue_to_dict(issue)) if issue is not None else None
+    return FailureDetail(**detail)

@@ -1,4 +1,4 @@
-"""``POST /v1/traces``: the OTLP/HTTP receiver the collector's errors pipeline exports to."""
+"""``POST /v1/traces``: the OTLP/HTTP receiver the collector's failures-and-runs pipeline exports to."""
 
 from __future__ import annotations
 
@@ -57,11 +57,15 @@ def _ingest(
     # the large object, the failures extracted from it are few. A compressed body's size is known only once
     # inflated, so it is charged the whole limit: a small gzip body that inflates to the limit cannot slip
     # past the budget (inflating and parsing are CPU work that the GIL serialises anyway).
+    # Task spans are a run each, and a body of nothing else holds as many runs as spans until they are stored:
+    # such a body keeps its share until then (the parse's share covers them: a run takes less than its parse).
     compressed = (encoding or "").strip().lower() not in ("", "identity")
     with runtime.parse_budget.hold(parse_cost(limit if compressed else len(body), kind), _PARSE_WAIT_SECONDS):
         raw = decode_content(body, encoding, limit)
         extraction = extract_failures(parse_request(raw, kind))
         del raw
+        if extraction.runs:
+            return extraction, runtime.ingestor.store(extraction.failures, extraction.runs)
     return extraction, runtime.ingestor.store(extraction.failures)
 
 
@@ -96,8 +100,9 @@ async def export_traces(request: Request, runtime: Runtime = Depends(get_runtime
     m.spans_received.inc(extraction.spans_seen)
     m.spans_rejected.inc(extraction.rejected)
     m.failures_stored.inc(len(stored.created_ids))
+    m.runs_received.inc(len(extraction.runs))
     m.failures_duplicate.inc(stored.duplicates)
-    if extraction.failures:
+    if extraction.failures or extraction.runs:
         m.database_up.set(1)
     m.ingest_requests.labels("200").inc()
     m.ingest_duration.observe(time.perf_counter() - started)
