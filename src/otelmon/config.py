@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     # How long a claimed delivery (or digest) stays with the sender that claimed it before another replica
     # may take it over; a send is cut at half of it. Unset: max(60, 4 x smtp_timeout_seconds).
     alert_lease_seconds: float | None = Field(None, ge=1)
+    # A failing try the scheduler will retry (otelmon.will_retry) is held: no alert if a later try succeeds,
+    # one alert naming every try if the last one fails. True: alert on every failing try instead.
+    alert_every_try: bool = False
+    # A held try is alerted anyway when no later try of its run has arrived this long after it (a worker
+    # killed mid-retry must not swallow the alert). Longer than the pipelines' retry delays.
+    alert_retry_hold_seconds: float = Field(3600.0, gt=0)
 
     # --- Digest ---------------------------------------------------------------------------------
     # Empty: the digest goes to alert_recipients.

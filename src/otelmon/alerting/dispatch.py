@@ -15,7 +15,17 @@ from sqlalchemy import Connection, Engine, case, func, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from otelmon.alerting.outbox import ALERTED, HELD, NEW, SUMMARIZED, SUPPRESSED, mark_silenced
+from otelmon.alerting.outbox import (
+    ALERTED,
+    HELD,
+    NEW,
+    RECOVERED,
+    RETRYING,
+    SUMMARIZED,
+    SUPERSEDED,
+    SUPPRESSED,
+    mark_silenced,
+)
 from otelmon.alerting.routing import Labels, Route, Router, router_for
 from otelmon.clock import utcnow
 from otelmon.config import Settings
@@ -36,6 +46,9 @@ class DispatchStats:
     suppressed: int = 0
     held: int = 0
     summaries: int = 0
+    held_for_retry: int = 0  # groups of a try the scheduler will retry
+    settled: int = 0  # held tries whose run's next try (or hold deadline) decided
+    recoveries: int = 0  # recovery notices created (issues resolved after an alert)
     # When dispatch must run again: the end of the earliest group wait still running, or a poll interval
     # from now while failures are held for a storm summary; None while nothing waits.
     next_due: datetime | None = None
@@ -45,6 +58,7 @@ class DispatchStats:
         self.suppressed += other.suppressed
         self.held += other.held
         self.summaries += other.summaries
+        self.held_for_retry += other.held_for_retry
 
 
 def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: datetime,
@@ -55,6 +69,8 @@ def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: dateti
     # One connection for the whole cycle: each checkout pays a ping, and under a stream of failures
     # cycles follow each other closely.
     with engine.connect() as conn:
+        with conn.begin():
+            total.settled = settle_retries(conn, tables, now)
         # Bounded: a storm larger than this many passes is finished by the next cycle.
         for _ in range(20):
             with conn.begin():
@@ -66,7 +82,9 @@ def dispatch_due(engine: Engine, tables: Tables, settings: Settings, now: dateti
             held = conn.execute(select(ob.c.failure_id).where(ob.c.state == HELD).limit(1)).first() is not None
             if held:
                 total.summaries += _summarize_held(conn, tables, settings, now)
-            total.next_due = conn.execute(select(func.min(ob.c.due_at)).where(ob.c.state == NEW)).scalar()
+            total.recoveries = announce_recoveries(conn, tables, now)
+            total.next_due = conn.execute(
+                select(func.min(ob.c.due_at)).where(ob.c.state.in_([NEW, RETRYING]))).scalar()
     if total.next_due is None and held and not total.summaries:
         # Held back by a summary sent within the storm window: look again within a poll interval.
         total.next_due = utcnow() + timedelta(seconds=settings.alert_poll_seconds)
@@ -86,19 +104,19 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
         return stats, False
     # Every new member of a due group goes with it, also those whose own wait has not run out.
     locked = conn.execute(
-        select(ob.c.failure_id, ob.c.group_key, ob.c.fingerprint)
+        select(ob.c.failure_id, ob.c.group_key, ob.c.fingerprint, ob.c.will_retry)
         .where(ob.c.state == NEW, ob.c.group_key.in_(keys))
         .with_for_update(skip_locked=True)
     ).all()
     if not locked:
         return stats, len(keys) == GROUPS_PER_PASS
     members: dict[str, list[int]] = defaultdict(list)
-    for failure_id, group_key, _ in locked:
+    for failure_id, group_key, _, _ in locked:
         members[group_key].append(failure_id)
     # A failure's details are needed to find the outermost of several and to order groups for the budget.
     # A storm is mostly one-failure groups that repeat a fingerprint emailed moments ago (suppressed) or
     # come past the cap (held): for those the outbox row is all there is to read.
-    lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint in locked}
+    lone = {fid: _Lone(fid, fingerprint) for fid, _, fingerprint, _ in locked}
     # Where routes set their own repeat interval or storm cap, each group's route decides both: every head's
     # details are read (a route may match on owner or tags, kept in the attributes).
     per_route = router.policies_vary()
@@ -119,6 +137,12 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     silenced_heads = silenced_failure_ids(conn, tables, list(heads.values()), now)
     silenced = {key: silenced_heads[head.id] for key, head in heads.items() if head.id in silenced_heads}
     groups = [(key, ids) for key, ids in members.items() if key not in silenced]
+    # A try the scheduler will retry is held, not alerted: its run's next try decides (``settle_retries``).
+    retrying: list[str] = []
+    if not settings.alert_every_try:
+        will_retry = {fid for fid, _, _, flag in locked if flag}
+        retrying = [key for key, ids in groups if any(i in will_retry for i in ids)]
+        groups = [(key, ids) for key, ids in groups if key not in set(retrying)]
     # Only a group whose fingerprint was not alerted within the repeat interval can take an alert.
     fresh = [key for key, _ in groups if not _repeating(throttle.get(heads[key].fingerprint), now, repeat(key))]
     budgets: dict[str | None, int] = {}
@@ -169,6 +193,9 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     alerted = _create_alerts(conn, tables, list(emails.values()))
     _mark(conn, tables, suppressed, SUPPRESSED)
     _mark(conn, tables, held, HELD)
+    _hold_for_retry(conn, tables, [fid for key in retrying for fid in members[key]],
+                    now + timedelta(seconds=settings.alert_retry_hold_seconds))
+    stats.held_for_retry += len(retrying)
     mark_silenced(conn, tables, {fid: silence_id for key, silence_id in silenced.items() for fid in members[key]})
     _mark_alerted(conn, tables, [fid for key in alerted for fid in members[key]], alerted)
     _save_throttle(conn, tables, throttle)
@@ -305,3 +332,85 @@ def _summarize_held(conn: Connection, tables: Tables, settings: Settings, now: d
         return 0
     conn.execute(update(a).where(a.c.id == alert_id).values(failure_count=taken))
     return 1
+
+
+def _hold_for_retry(conn: Connection, tables: Tables, failure_ids: list[int], deadline: datetime) -> None:
+    ob = tables.alert_outbox
+    for start in range(0, len(failure_ids), _IDS_PER_STATEMENT):
+        chunk = failure_ids[start : start + _IDS_PER_STATEMENT]
+        conn.execute(update(ob).where(ob.c.failure_id.in_(chunk)).values(state=RETRYING, due_at=deadline))
+
+
+_SETTLE_BATCH = 500
+
+
+def settle_retries(conn: Connection, tables: Tables, now: datetime) -> int:
+    """Held tries whose run has moved on: a later successful try recovers them (no alert: the digest lists
+    them as recovered after retry); a later failed try supersedes them (that try's alert lists this one); a
+    hold deadline that passes with no later try sends them on as alerts after all. Returns how many settled."""
+    ob, f, r = tables.alert_outbox, tables.failures, tables.runs
+    held = conn.execute(
+        select(ob.c.failure_id, ob.c.due_at).where(ob.c.state == RETRYING)
+        .order_by(ob.c.due_at).limit(_SETTLE_BATCH).with_for_update(skip_locked=True)
+    ).all()
+    if not held:
+        return 0
+    due = {row.failure_id: row.due_at for row in held}
+    tries = {row.id: row for row in conn.execute(
+        select(f.c.id, f.c.platform, f.c.group_name, f.c.process_name, f.c.run_id, f.c.try_number)
+        .where(f.c.id.in_(list(due))))}
+    run_ids = sorted({t.run_id for t in tries.values() if t.run_id})
+    later: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
+    if run_ids:
+        for row in conn.execute(
+            select(r.c.platform, r.c.group_name, r.c.process_name, r.c.run_id, r.c.try_number, r.c.outcome)
+            .where(r.c.run_id.in_(run_ids))
+        ):
+            later[(row.platform, row.group_name, row.process_name, row.run_id)].append((row.try_number or 0,
+                                                                                      row.outcome))
+    outcome: dict[str, list[int]] = defaultdict(list)
+    for failure_id, deadline in due.items():
+        t = tries.get(failure_id)
+        seen = [o for n, o in later.get((t.platform, t.group_name, t.process_name, t.run_id), [])
+                if n > (t.try_number or 0)] if t is not None and t.run_id else []
+        if "success" in seen:
+            outcome[RECOVERED].append(failure_id)
+        elif seen:
+            outcome[SUPERSEDED].append(failure_id)
+        elif deadline <= now:
+            outcome[NEW].append(failure_id)
+    for state, ids in outcome.items():
+        values = {"state": state} if state != NEW else {"state": NEW, "due_at": now, "will_retry": False}
+        for start in range(0, len(ids), _IDS_PER_STATEMENT):
+            conn.execute(update(ob).where(ob.c.failure_id.in_(ids[start : start + _IDS_PER_STATEMENT]),
+                                          ob.c.state == RETRYING).values(**values))
+    return sum(len(ids) for ids in outcome.values())
+
+
+# Issues resolved longer ago than this are not looked at for recovery notices (an index range, not a scan).
+RECOVERY_LOOKBACK = timedelta(days=7)
+
+
+def announce_recoveries(conn: Connection, tables: Tables, now: datetime) -> int:
+    """One recovery notice (an alert of kind ``recovery``) per fingerprint whose issue resolved after it was
+    alerted; the alerts it answers point at it (``recovered_by``), so each is answered once. Delivery sends
+    it to the targets that got those alerts, where their route asks for it (``send_resolved``)."""
+    a, i = tables.alerts, tables.issues
+    answered = conn.execute(
+        select(a.c.id, a.c.fingerprint, a.c.head_failure_id, a.c.route)
+        .join(i, i.c.fingerprint == a.c.fingerprint)
+        .where(i.c.state == "resolved", i.c.state_changed_at > now - RECOVERY_LOOKBACK,
+               a.c.kind == "failure", a.c.recovered_by.is_(None), a.c.state.in_(["sent", "failed"]),
+               a.c.created_at <= i.c.state_changed_at)
+        .order_by(a.c.id).with_for_update(skip_locked=True)
+    ).all()
+    by_fingerprint: dict[str, list[Any]] = defaultdict(list)
+    for row in answered:
+        by_fingerprint[row.fingerprint].append(row)
+    for fingerprint, rows in by_fingerprint.items():
+        latest = rows[-1]
+        (notice_id,) = _create_alerts(conn, tables, [_alert_row(
+            now, kind="recovery", group_key=None, fingerprint=fingerprint, head_failure_id=latest.head_failure_id,
+            failure_count=len(rows), suppressed_count=0, route=latest.route)]).values()
+        conn.execute(update(a).where(a.c.id.in_([r.id for r in rows])).values(recovered_by=notice_id))
+    return len(by_fingerprint)

@@ -15,6 +15,11 @@ NEW, ALERTED, SUPPRESSED, HELD, SUMMARIZED = "new", "alerted", "suppressed", "he
 # Its group matched an active silence when dispatched: not alerted, not counted against the repeat
 # interval; alert_outbox.silence_id names the silence (docs/design.md "Silences and acknowledgement").
 SILENCED = "silenced"
+# A try the scheduler will retry, held (docs/design.md "Pipeline runs, issues and the alert policy"):
+# due_at is its hold deadline. It ends as RECOVERED (a later try of its run succeeded: no alert; the digest
+# lists it), SUPERSEDED (a later try failed: that try's own alert names this one), or back to NEW with
+# will_retry cleared once the deadline passes without news (alerted anyway).
+RETRYING, RECOVERED, SUPERSEDED = "retrying", "recovered", "superseded"
 _IDS_PER_STATEMENT = 1000
 
 
@@ -28,11 +33,11 @@ def enqueue_created(tables: Tables, group_wait_seconds: float) -> CreatedReader:
     group_key = func.coalesce(f.c.trace_id, func.substr(f.c.identity_key, 1, 32))
     source = select(
         f.c.id, f.c.ingest_id, group_key, f.c.fingerprint, bindparam("now", type_=DateTime),
-        bindparam("due", type_=DateTime), literal(NEW),
+        bindparam("due", type_=DateTime), literal(NEW), f.c.will_retry,
     ).where(f.c.ingest_id.in_(bindparam("ingest_ids", expanding=True)))
     # Built once: building it anew in the writer on every call cost as much CPU as running it.
     statement = ob.insert().from_select(
-        ["failure_id", "ingest_id", "group_key", "fingerprint", "created_at", "due_at", "state"], source
+        ["failure_id", "ingest_id", "group_key", "fingerprint", "created_at", "due_at", "state", "will_retry"], source
     ).returning(ob.c.failure_id, ob.c.ingest_id)
 
     def enqueue(conn: Connection, ingest_ids: list[str]) -> Iterable[tuple[int, str]]:

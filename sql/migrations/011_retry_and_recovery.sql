@@ -1,0 +1,12 @@
+-- Retry-aware alerting and recovery notices (docs/design.md "Pipeline runs, issues and the alert policy").
+
+-- Copied from the failure when the outbox row is written: dispatch holds a try the scheduler will retry
+-- without reading the failure (a storm is thousands of rows).
+ALTER TABLE alert_outbox ADD COLUMN IF NOT EXISTS will_retry BOOLEAN NOT NULL DEFAULT 0;
+
+-- The recovery notice that told this alert's receivers its issue resolved (kind = 'recovery' alert): set
+-- once, so a notice is sent once however many replicas look.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS recovered_by BIGINT NULL;
+
+-- Dispatch looks up the later tries of a held try's run.
+CREATE INDEX IF NOT EXISTS ix_runs_run ON runs (run_id, try_number);
