@@ -15,7 +15,7 @@ at each stand-in (a 2xx answer to it; the first one when a delivery was retried)
 was sent count as later than that.
 
     .venv/bin/python -m benchmarks.channel_latency [--rate 100] [--seconds 15] [--channels slack,msteams,...]
-    [--sqlite]
+        [--runs email,mixed,slow] [--sqlite]
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from benchmarks.alert_latency import failing_bodies
+from benchmarks.alert_latency import failing_bodies, stages
 from benchmarks.lean_client import post_at_rate
 from otelmon.config import Settings
 from tests.harness.api_server import ApiServer
@@ -186,9 +186,10 @@ def stop_stand_ins(running: dict[str, Running]) -> dict[str, dict[str, float]]:
 
 @dataclass
 class Result:
-    scenario: str
     sent: int
     latencies: dict[str, list[float]]  # by channel; inf for a message that never arrived
+    slow: str | None
+    stages: dict[str, list[float]]  # where email's time went (MariaDB only)
 
 
 def run_scenario(name: str, channels: list[str], database_url: str, args: argparse.Namespace,
@@ -214,7 +215,8 @@ def run_scenario(name: str, channels: list[str], database_url: str, args: argpar
         arrivals = stop_stand_ins(running)
     latencies = {channel: [arrivals[channel].get(key, float("inf")) - at for key, at in accepted.items()]
                  for channel in channels}
-    return Result(name, len(accepted), latencies)
+    where = {} if database_url.startswith("sqlite") else stages(database_url, accepted, arrivals["email"])
+    return Result(len(accepted), latencies, slow, where)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -227,46 +229,47 @@ def shown(seconds: float, drain: float) -> str:
     return f">{drain:.0f} s" if seconds == float("inf") else f"{seconds:.2f} s"
 
 
-def ratio(value: float, base: float) -> str:
-    if value == float("inf"):
+def ratio(value: float, base: float | None) -> str:
+    if base is None or value == float("inf"):
         return "-"
     return f"{value / base:.2f}"
 
 
-def report(results: list[Result], args: argparse.Namespace) -> None:
-    baseline, mixed = results[0], results[1]
-    base_p50, base_p99 = (percentile(baseline.latencies["email"], q) for q in (0.5, 0.99))
-    email50, email99 = (percentile(mixed.latencies["email"], q) for q in (0.5, 0.99))
-    print(f"\nlatency, span accepted by /v1/traces -> message at the stand-in; {mixed.sent} distinct failures at "
+def email_percentiles(result: Result | None) -> tuple[float, float] | None:
+    if result is None:
+        return None
+    return percentile(result.latencies["email"], 0.5), percentile(result.latencies["email"], 0.99)
+
+
+def report(results: dict[str, Result], args: argparse.Namespace) -> None:
+    baseline = email_percentiles(results.get("email")) or (None, None)
+    sent = next(iter(results.values())).sent
+    print(f"\nlatency, span accepted by /v1/traces -> message at the stand-in; {sent} distinct failures at "
           f"{args.rate:.0f}/s for {args.seconds:.0f} s (group wait {Settings().alert_group_wait_seconds} s)")
-    print(f"\n{'channel':<22}{'arrived':>10}{'p50':>9}{'p99':>9}{'max':>9}"
+    print(f"\n{'run':<7}{'channel':<12}{'arrived':>10}{'p50':>9}{'p99':>9}{'max':>9}"
           f"{'p50/email':>11}{'p99/email':>11}{'p50/base':>10}{'p99/base':>10}")
-    for result, label in ((baseline, "email only (baseline)"), (mixed, None)):
+    for name, result in results.items():
+        email = email_percentiles(result)
         for channel, values in result.latencies.items():
             arrived = sum(1 for v in values if v != float("inf"))
             p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
-            print(f"{label or channel:<22}{arrived:>6}/{len(values):<4}{shown(p50, args.drain):>8}"
-                  f"{shown(p99, args.drain):>9}{shown(max(values), args.drain):>9}"
-                  f"{ratio(p50, email50):>11}{ratio(p99, email99):>11}"
-                  f"{ratio(p50, base_p50):>10}{ratio(p99, base_p99):>10}")
-    if len(results) < 3:
-        return
-    slow = results[2]
-    slow50, slow99 = (percentile(slow.latencies["email"], q) for q in (0.5, 0.99))
-    others = [c for c in slow.latencies if c not in ("email", SLOW_CHANNEL)]
-    print(f"\nemail with the {SLOW_CHANNEL} stand-in answering after {args.slow_seconds:.0f} s (same channels):")
-    print(f"  {'':<32}{'p50':>9}{'p99':>9}")
-    print(f"  {'all channels answer at once':<32}{shown(email50, args.drain):>9}{shown(email99, args.drain):>9}")
-    print(f"  {f'{SLOW_CHANNEL} answers after {args.slow_seconds:.0f} s':<32}"
-          f"{shown(slow50, args.drain):>9}{shown(slow99, args.drain):>9}")
-    print(f"  {'ratio (slow / not slow)':<32}{ratio(slow50, email50):>9}{ratio(slow99, email99):>9}")
-    if others:
-        worst = max(others, key=lambda c: percentile(slow.latencies[c], 0.99))
-        worst99 = shown(percentile(slow.latencies[worst], 0.99), args.drain)
-        print(f"  other HTTP channels in that run, worst p99: {worst} {worst99}")
-    slowest = slow.latencies[SLOW_CHANNEL]
-    print(f"  the {SLOW_CHANNEL} itself: {sum(1 for v in slowest if v != float('inf'))}/{len(slowest)} arrived "
-          f"before the run ended (at most {8 / args.slow_seconds:.0f}/s through its 8 concurrent calls)")
+            print(f"{name:<7}{channel + ('*' if channel == result.slow else ''):<12}{arrived:>6}/{len(values):<4}"
+                  f"{shown(p50, args.drain):>8}{shown(p99, args.drain):>9}{shown(max(values), args.drain):>9}"
+                  f"{ratio(p50, email[0]):>11}{ratio(p99, email[1]):>11}"
+                  f"{ratio(p50, baseline[0]):>10}{ratio(p99, baseline[1]):>10}")
+    print(f"  base: email in the run 'email' (email only); *: answers after {args.slow_seconds:.0f} s; "
+          f"'>{args.drain:.0f} s': not all arrived {args.drain:.0f} s after the last failure was sent")
+    if any(result.stages for result in results.values()):
+        print("\nemail, where the time goes (p50 / p99; from the timestamps the API stored):")
+    for name, result in ((n, r) for n, r in results.items() if r.stages):
+        print(f"  {name:<7}" + "; ".join(f"{stage} {percentile(v, 0.5):.2f} / {percentile(v, 0.99):.2f} s"
+                                      for stage, v in result.stages.items() if v))
+    fast, slow = email_percentiles(results.get("mixed")), email_percentiles(results.get("slow"))
+    if fast and slow:
+        print(f"\nemail p50 / p99 with every channel answering at once: {shown(fast[0], args.drain)} / "
+              f"{shown(fast[1], args.drain)}; with the {SLOW_CHANNEL} answering after {args.slow_seconds:.0f} s: "
+              f"{shown(slow[0], args.drain)} / {shown(slow[1], args.drain)}; ratio {ratio(slow[0], fast[0])} / "
+              f"{ratio(slow[1], fast[1])}")
 
 
 def main() -> None:
@@ -279,6 +282,7 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=60.0,
                         help="seconds to wait for the last messages after the last failure was sent")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a private MariaDB")
+    parser.add_argument("--runs", default="email,mixed,slow", help="which of the runs: email, mixed, slow")
     args = parser.parse_args()
     http = [c.strip() for c in args.channels.split(",") if c.strip()]
     for channel in http:
@@ -289,17 +293,18 @@ def main() -> None:
     scenarios: list[tuple[str, list[str], str | None]] = [("email", ["email"], None), ("mixed", channels, None)]
     if SLOW_CHANNEL in http:
         scenarios.append(("slow", channels, SLOW_CHANNEL))
+    scenarios = [s for s in scenarios if s[0] in args.runs.split(",")]
 
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         db = None if args.sqlite else MariaDBServer(tmp / "db").start()
         try:
-            results = []
+            results: dict[str, Result] = {}
             for name, scenario_channels, slow in scenarios:
                 url = f"sqlite:///{tmp / name}.db" if db is None else db.create_database(name)
                 print(f"running {name}: {', '.join(scenario_channels)}"
                       + (f" ({slow} slow)" if slow else ""), flush=True)
-                results.append(run_scenario(name, scenario_channels, url, args, bodies, tmp, slow))
+                results[name] = run_scenario(name, scenario_channels, url, args, bodies, tmp, slow)
         finally:
             if db is not None:
                 db.remove()
