@@ -99,6 +99,10 @@ class _Arrivals:
             if len(self.seen) >= self.expected:
                 self.done.set()
 
+    def snapshot(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self.seen)
+
 
 class _NotingSmtpSink(SmtpSink):
     def __init__(self, port: int, arrivals: _Arrivals) -> None:
@@ -136,8 +140,7 @@ def _serve(channel: str, port: int, delay: float, expected: int, ready, done, st
         stopper = server.start().stop
     ready.set()
     stop.wait()
-    with arrivals._lock:
-        results.put(dict(arrivals.seen))
+    results.put(arrivals.snapshot())
     stopper()
 
 
