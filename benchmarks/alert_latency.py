@@ -74,8 +74,8 @@ _STAGES_SQL = text(
 
 
 def stages(db_url: str, accepted: dict[str, float], arrival: dict[str, float]) -> dict[str, list[float]]:
-    """Where the time goes, from the timestamps the API stored: waiting for the group, waiting for a
-    dispatch pass, and from the alert's creation to the message's arrival (claim, compose, send).
+    """Where the time goes for each failure emailed, from the timestamps the API stored: waiting for the group,
+    waiting for a dispatch pass, and from the alert's creation to the message's arrival (claim, compose, send).
     The client's and the sink's monotonic clocks are turned into wall-clock time with one offset
     (both are the same system clock on Linux)."""
     offset = time.time() - time.monotonic()
@@ -84,6 +84,8 @@ def stages(db_url: str, accepted: dict[str, float], arrival: dict[str, float]) -
     engine = create_engine(db_url)
     with engine.connect() as conn:
         for process, due_at, created_at in conn.execute(_STAGES_SQL):
+            if process not in arrival:  # not emailed (yet): no stage to measure
+                continue
             due, created = ((t - epoch).total_seconds() for t in (due_at, created_at))
             out["group wait"].append(due - (accepted[process] + offset))
             out["dispatch"].append(created - due)
