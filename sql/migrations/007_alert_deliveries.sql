@@ -31,3 +31,8 @@ CREATE INDEX IF NOT EXISTS ix_alert_deliveries_state_next ON alert_deliveries (s
 -- counts only its alerts, so one team's storm does not hold back another team's.
 ALTER TABLE alerts ADD COLUMN IF NOT EXISTS route VARCHAR(64) NULL;
 CREATE INDEX IF NOT EXISTS ix_alerts_route_created ON alerts (route, created_at);
+
+-- Set once an alert's deliveries exist: the sender looks for alerts to route by (state, routed, due), not by
+-- reading every pending alert whose deliveries wait for a retry.
+ALTER TABLE alerts ADD COLUMN IF NOT EXISTS routed BOOLEAN NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS ix_alerts_routing ON alerts (state, routed, next_attempt_at);

@@ -10,3 +10,6 @@ ALTER TABLE alerts ADD COLUMN IF NOT EXISTS recovered_by BIGINT NULL;
 
 -- Dispatch looks up the later tries of a held try's run.
 CREATE INDEX IF NOT EXISTS ix_runs_run ON runs (run_id, try_number);
+
+-- The alert of a run's last try lists the run's earlier tries.
+CREATE INDEX IF NOT EXISTS ix_failures_run ON failures (run_id, try_number);

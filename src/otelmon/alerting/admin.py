@@ -44,6 +44,7 @@ def resend(engine: Engine, tables: Tables, alert_id: int) -> Any:
                 last_error=None))
         else:
             conn.execute(delete(d).where(d.c.alert_id == alert_id))
+            conn.execute(update(tables.alerts).where(tables.alerts.c.id == alert_id).values(routed=False))
 
     return _transition(engine, tables, alert_id, "resend", RESENDABLE, values, {
         PENDING: "it is already waiting to be sent",

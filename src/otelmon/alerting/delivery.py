@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, exists, func, or_, select, update
+from sqlalchemy import Connection, Engine, case, false, func, select, true, update
 
 from otelmon.alerting.notifiers import Notifiers
 from otelmon.alerting.notify.base import Delivered, Outcome, PermanentFailure, RetryLater
@@ -38,8 +38,10 @@ UNROUTABLE, CANCELLED = "unroutable", "cancelled"
 STATES = (PENDING, SENDING, SENT, FAILED, UNROUTABLE, CANCELLED)
 # Unroutable alerts read per query when looking for those the configuration now routes.
 _REROUTE_PAGE = 500
-# Small claims: an alert is sent as soon as its own batch is rendered, not after fifty others.
-CLAIM_LIMIT = 10
+# Small claims: an alert is sent as soon as its own batch is rendered, not after fifty others. Alerts are
+# routed ten at a time; deliveries claimed up to fifty (an alert may have eight targets).
+ROUTE_LIMIT = 10
+CLAIM_LIMIT = 50
 # A repeat of a fingerprint joins the thread of its previous message to the same target when that was sent
 # within this window; after it, a new thread starts (an old thread is out of sight).
 THREAD_WINDOW = timedelta(hours=24)
@@ -86,8 +88,9 @@ def lease_expired(item: Claimed, settings: Settings) -> bool:
 
 
 def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, limit: int = CLAIM_LIMIT,
-          notifiers: Notifiers | None = None) -> list[Claimed]:
-    """Route new alerts, then take due deliveries (and those of a sender that died mid-send) and render them."""
+          notifiers: Notifiers | None = None, exclude: frozenset[str] = frozenset()) -> list[Claimed]:
+    """Route new alerts, then take due deliveries (and those of a sender that died mid-send) and render them;
+    none of the integrations in ``exclude`` (the sender has as many of theirs in flight as it allows)."""
     notifiers = notifiers or Notifiers(settings)
     a, d = tables.alerts, tables.alert_deliveries
     claimed_at = time.monotonic()
@@ -97,15 +100,19 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
             notifiers.context.installation = installation_id(conn)
         if notifiers.secret is None:
             notifiers.secret = secret_key(conn, settings)
-        built = _route_new(conn, tables, settings, notifiers, now, limit)
+        built = _route_new(conn, tables, settings, notifiers, now, ROUTE_LIMIT)
+        others = d.c.integration.not_in(sorted(exclude)) if exclude else true()
+        # Two queries, each an index range: with one OR of both, MariaDB sorted the whole due backlog (and
+        # locked what it read) to take ten rows.
         rows = conn.execute(
-            select(d)
-            .where(or_(and_(d.c.state == PENDING, d.c.next_attempt_at <= now),
-                       and_(d.c.state == SENDING, d.c.lease_until < now)))
-            .order_by(d.c.next_attempt_at, d.c.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            select(d).where(d.c.state == PENDING, d.c.next_attempt_at <= now, others)
+            .order_by(d.c.next_attempt_at, d.c.id).limit(limit).with_for_update(skip_locked=True)
         ).all()
+        if len(rows) < limit:
+            rows += conn.execute(
+                select(d).where(d.c.state == SENDING, d.c.lease_until < now, others)
+                .order_by(d.c.lease_until, d.c.id).limit(limit - len(rows)).with_for_update(skip_locked=True)
+            ).all()
         if not rows:
             return []
         conn.execute(update(d).where(d.c.id.in_([r.id for r in rows]))
@@ -144,10 +151,9 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
 def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: Notifiers, now: datetime,
                limit: int) -> dict[int, Built | Exception]:
     """Alerts due and not yet routed get their deliveries, or are set aside as unroutable."""
-    a, d = tables.alerts, tables.alert_deliveries
+    a = tables.alerts
     fresh = conn.execute(
-        select(a).where(a.c.state == PENDING, a.c.next_attempt_at <= now,
-                        ~exists(select(d.c.id).where(d.c.alert_id == a.c.id)))
+        select(a).where(a.c.state == PENDING, a.c.routed == false(), a.c.next_attempt_at <= now)
         .order_by(a.c.next_attempt_at, a.c.id).limit(limit).with_for_update(skip_locked=True)
     ).all()
     if not fresh:
@@ -160,7 +166,15 @@ def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: 
             # Nothing can be said about it, nor routed: one try counted, retried like a failed send.
             _fail_alert_try(conn, tables, settings, alert, f"compose: {view!r}", now)
             continue
-        targets = notifiers.targets_for(view.labels)
+        if alert.kind == "recovery":
+            targets = _recovery_targets(conn, tables, notifiers, alert, view.labels)
+            if not targets:
+                conn.execute(update(a).where(a.c.id == alert.id).values(
+                    state=CANCELLED, routed=True, last_error="no target of the alerts it answers has a route"
+                    " asking for recovery notices (send_resolved)"))
+                continue
+        else:
+            targets = notifiers.targets_for(view.labels)
         if not targets:
             conn.execute(update(a).where(a.c.id == alert.id).values(
                 state=UNROUTABLE, last_error=unroutable_reason(notifiers, view.labels)[:_ERROR_CHARS]))
@@ -170,7 +184,22 @@ def _route_new(conn: Connection, tables: Tables, settings: Settings, notifiers: 
                        for t in targets]
     if deliveries:
         conn.execute(tables.alert_deliveries.insert(), deliveries)
+        conn.execute(update(a).where(a.c.id.in_({row["alert_id"] for row in deliveries})).values(routed=True))
     return built
+
+
+def _recovery_targets(conn: Connection, tables: Tables, notifiers: Notifiers, notice: Any,
+                      labels: list[Labels]) -> list[Any]:
+    """Where a recovery notice goes: every target that got one of the alerts it answers, if that target's
+    receiver is still routed these labels by a route that asks for recovery notices."""
+    a, d = tables.alerts, tables.alert_deliveries
+    asking = {route.receiver for one in labels for route in notifiers.router.routes_for(one) if route.send_resolved}
+    got = conn.execute(
+        select(d.c.receiver, d.c.integration, d.c.target).distinct().join(a, a.c.id == d.c.alert_id)
+        .where(a.c.recovered_by == notice.id, d.c.state == SENT)
+    ).all()
+    targets = [notifiers.target(r.receiver, r.integration, r.target) for r in got if r.receiver in asking]
+    return [t for t in targets if t is not None]
 
 
 def unroutable_reason(notifiers: Notifiers, labels: list[Labels]) -> str:
@@ -194,9 +223,25 @@ def _threads(conn: Connection, tables: Tables, rows: list[Any], alerts: dict[int
     """For each claimed delivery, the thread its message joins: the thread of the latest message of the same
     fingerprint to the same target within ``THREAD_WINDOW``."""
     a, d = tables.alerts, tables.alert_deliveries
-    fingerprints = {alerts[r.alert_id].fingerprint for r in rows if alerts[r.alert_id].fingerprint}
+    out: dict[int, str] = {}
+    notices = {r.alert_id for r in rows if alerts[r.alert_id].kind == "recovery"}
+    if notices:
+        # A recovery notice answers in the thread of the alert it answers, however long ago that was sent.
+        answered: dict[tuple[int, str, str, int], str] = {}
+        for sent in conn.execute(
+            select(a.c.recovered_by, d.c.receiver, d.c.integration, d.c.target, d.c.thread, d.c.reference)
+            .join(a, a.c.id == d.c.alert_id)
+            .where(a.c.recovered_by.in_(notices), d.c.state == SENT, d.c.reference.is_not(None))
+            .order_by(d.c.sent_at)
+        ):
+            answered[(sent.recovered_by, sent.receiver, sent.integration, sent.target)] = sent.thread or sent.reference
+        for r in rows:
+            if (r.alert_id, r.receiver, r.integration, r.target) in answered:
+                out[r.id] = answered[(r.alert_id, r.receiver, r.integration, r.target)]
+    fingerprints = {alerts[r.alert_id].fingerprint for r in rows
+                    if alerts[r.alert_id].fingerprint and r.alert_id not in notices}
     if not fingerprints:
-        return {}
+        return out
     latest: dict[tuple[str, str, str, int], str] = {}
     for sent in conn.execute(
         select(a.c.fingerprint, d.c.receiver, d.c.integration, d.c.target, d.c.thread, d.c.reference)
@@ -206,8 +251,9 @@ def _threads(conn: Connection, tables: Tables, rows: list[Any], alerts: dict[int
         .order_by(d.c.sent_at)
     ):
         latest[(sent.fingerprint, sent.receiver, sent.integration, sent.target)] = sent.thread or sent.reference
-    out = {}
     for r in rows:
+        if r.alert_id in notices:
+            continue
         key = (alerts[r.alert_id].fingerprint, r.receiver, r.integration, r.target)
         if key in latest:
             out[r.id] = latest[key]
@@ -392,7 +438,7 @@ def next_retry(engine: Engine, tables: Tables) -> datetime | None:
     with engine.connect() as conn:
         retry = conn.execute(select(func.min(d.c.next_attempt_at)).where(d.c.state == PENDING)).scalar()
         routing = conn.execute(select(func.min(a.c.next_attempt_at)).where(
-            a.c.state == PENDING, ~exists(select(d.c.id).where(d.c.alert_id == a.c.id)))).scalar()
+            a.c.state == PENDING, a.c.routed == false())).scalar()
     due = [t for t in (retry, routing) if t is not None]
     return min(due) if due else None
 

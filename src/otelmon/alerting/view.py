@@ -37,9 +37,10 @@ class Built:
     labels: list[Labels]  # a failure alert: its head's; a summary: one per kind of failure it names
 
 
-def failure_title(head: dict[str, Any], more: int) -> str:
+def failure_title(head: dict[str, Any], more: int, tries: int | None = None, verb: str = "FAILED") -> str:
     names = " / ".join(clip(head[k], TITLE_NAME_CHARS) or "" for k in ("platform", "group", "process"))
-    return f"FAILED {names}" + (f" (+{more} more in this trace)" if more else "")
+    return (f"{verb} {names}" + (f" after {tries} tries" if tries else "")
+            + (f" (+{more} more in this trace)" if more else ""))
 
 
 def build_views(conn: Connection, tables: Tables, settings: Settings, alerts: Sequence[Any],
@@ -47,15 +48,16 @@ def build_views(conn: Connection, tables: Tables, settings: Settings, alerts: Se
     """``secret`` (the installation's key) signs each failure alert's action links: mute for 24 h, acknowledge
     until resolved; without it, the alerts carry none."""
     out: dict[int, Built | Exception] = {}
-    failure_alerts = [a for a in alerts if a.kind == "failure"]
+    failure_alerts = [a for a in alerts if a.kind in ("failure", "recovery")]
     heads, members = _load_failures(conn, tables, failure_alerts)
+    tries = _load_earlier_tries(conn, tables, list(heads.values()))
     for alert in alerts:
         try:
             if alert.kind == "summary":
                 out[alert.id] = _summary(conn, tables, settings, alert)
             else:
                 out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []),
-                                         secret)
+                                         secret, tries)
         except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
             out[alert.id] = exc
     return out
@@ -78,7 +80,8 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
     return heads, members
 
 
-def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any], secret: bytes | None) -> Built:
+def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any], secret: bytes | None,
+             tries: dict[int, list[Any]]) -> Built:
     others = [r for r in member_rows if r.id != alert.head_failure_id]
     # The steps the head's own exception passed through are not failures of their own (ingest keeps no
     # row for them); they travel in its attributes and lead the causes.
@@ -91,12 +94,17 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
     head = failure_view(head_row, settings, stack_lines=HEAD_STACK_LINES)
     labels = Labels.of_failure(head_row)
     links = {"trace": head["trace_url"], "failures": dashboard_url(settings, "otelmon-failures")}
+    if alert.kind == "recovery":
+        return Built(_recovery(settings, alert, head, labels, links), [labels])
+    earlier = _earlier_tries(head_row, member_rows, settings, tries)
+    causes = (earlier + causes)[:MAX_CAUSES]
     if secret is not None and alert.fingerprint:
         links |= action_links(settings, secret, alert.fingerprint)
     view = AlertView(
-        alert_id=alert.id, kind="failure", title=failure_title(head, alert.failure_count - 1),
+        alert_id=alert.id, kind="failure",
+        title=failure_title(head, alert.failure_count - 1, head_row.try_number if earlier else None),
         fingerprint=alert.fingerprint, head=head, causes=causes,
-        more_causes=max(len(steps) + alert.failure_count - 1 - len(causes), 0),
+        more_causes=max(len(steps) + len(earlier) + alert.failure_count - 1 - len(causes), 0),
         failure_count=alert.failure_count, suppressed_count=alert.suppressed_count,
         labels=_label_map(labels, head.get("error_type")),
         links={k: v for k, v in links.items() if v},
@@ -104,6 +112,48 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
         display_timezone=settings.display_timezone,
     )
     return Built(view, [labels])
+
+
+def _load_earlier_tries(conn: Connection, tables: Tables, heads: list[Any]) -> dict[int, list[Any]]:
+    """For each head that is a later try of its run, the failures of that run's earlier tries (of the same
+    step): the alert of a last try names them ("failed after 3 tries")."""
+    f = tables.failures
+    later = [h for h in heads if h.run_id and (h.try_number or 0) > 1]
+    out: dict[int, list[Any]] = {}
+    if not later:
+        return out
+    columns = [c for c in f.c if c.name not in ("stacktrace", "attributes", "log_tail")]
+    rows = conn.execute(select(*columns).where(f.c.run_id.in_({h.run_id for h in later}))
+                        .order_by(f.c.try_number, f.c.id)).all()
+    for head in later:
+        out[head.id] = [r for r in rows if (r.platform, r.group_name, r.process_name, r.run_id)
+                        == (head.platform, head.group_name, head.process_name, head.run_id)
+                        and r.try_number is not None and r.try_number < head.try_number]
+    return out
+
+
+def _earlier_tries(head_row: Any, member_rows: list[Any], settings: Settings,
+                   tries: dict[int, list[Any]]) -> list[dict[str, Any]]:
+    listed = {r.id for r in member_rows}
+    out = []
+    for row in tries.get(head_row.id, []):
+        if row.id in listed:
+            continue
+        view = failure_view(row, settings, stack_lines=0, log_lines=0)
+        view["process"] = f"{row.process_name} (try {row.try_number})"
+        out.append(view)
+    return out
+
+
+def _recovery(settings: Settings, alert: Any, head: dict[str, Any], labels: Labels,
+              links: dict[str, str | None]) -> AlertView:
+    """What a recovery notice says: the step that failed (its last failure) works again."""
+    return AlertView(
+        alert_id=alert.id, kind="failure", status="resolved", title=failure_title(head, 0, verb="RECOVERED"),
+        fingerprint=alert.fingerprint, head=head, failure_count=alert.failure_count,
+        labels=_label_map(labels, head.get("error_type")), links={k: v for k, v in links.items() if v},
+        created_at=alert.created_at, display_timezone=settings.display_timezone,
+    )
 
 
 def _summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> Built:

@@ -87,7 +87,7 @@ class AlertWorker:
         stats = await run_in_threadpool(dispatch_due, self.engine, self.tables, self.settings, utcnow(), self.router)
         self.metrics.alerts_suppressed.inc(stats.suppressed)
         self.metrics.alerts_held.inc(stats.held)
-        if stats.alerted or stats.summaries:
+        if stats.alerted or stats.summaries or stats.recoveries:
             self.sender.wake()
         if stats.alerted or stats.suppressed or stats.held:
             log.debug("alert dispatch: %d alerted, %d suppressed, %d held in %.3fs", stats.alerted,

@@ -15,6 +15,7 @@ from otelmon.config import Settings
 from otelmon.ingest import FailureIngestor
 from otelmon.metrics import Metrics
 from otelmon.otlp.budget import ByteBudget
+from otelmon.silences.store import end_acks_of_changed_issues
 from otelmon.storage.database import create_db_engine
 from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
@@ -51,7 +52,8 @@ class Runtime:
         metrics = Metrics()
         metrics.database_up.set(1)
         read_created = enqueue_created(tables, settings.alert_group_wait_seconds) if settings.alerts_enabled else None
-        return cls(settings, engine, tables, FailureIngestor(engine, tables, read_created), metrics,
+        ingestor = FailureIngestor(engine, tables, read_created, on_issue_changes=end_acks_of_changed_issues(tables))
+        return cls(settings, engine, tables, ingestor, metrics,
                    ByteBudget(_BODIES_HELD * settings.max_body_bytes, "request bodies in memory"),
                    ByteBudget(settings.max_body_bytes, "bodies being parsed", trim_after=True), router)
 

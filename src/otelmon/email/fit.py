@@ -47,14 +47,15 @@ def most_rows_that_fit(build: Callable[[int], T], rows: int, least: int = 0) -> 
 
 def last_resort(*, title: str, subject: str, lines: Sequence[str | None], link: str | None, link_text: str,
                 mail_from: str, recipients: list[str], message_id: str,
-                headers: dict[str, str] | None = None) -> OutgoingEmail:
-    """A short message saying what happened and where to read the rest: sent when nothing else fits."""
+                headers: dict[str, str] | None = None, shortened: bool = True) -> OutgoingEmail:
+    """A short message saying what happened and where to read the rest: sent when nothing else fits (and,
+    with ``shortened=False``, for messages that are short anyway: a test message, a recovery notice)."""
     context = {
         "title": clip(title, LAST_RESORT_LINE_CHARS),
         "lines": [clip(line, LAST_RESORT_LINE_CHARS) for line in lines if line][:LAST_RESORT_LINES],
         "link": clip(link, LAST_RESORT_LINK_CHARS),
         "link_text": clip(link_text, LAST_RESORT_LINE_CHARS),
-        "limit_kb": message.MAX_EMAIL_BYTES // 1024,
+        "limit_kb": message.MAX_EMAIL_BYTES // 1024 if shortened else None,
     }
     email = build_message(subject=subject, text=render_text("shortened.txt.j2", context),
                           html=render_html("shortened.html.j2", context), mail_from=mail_from,

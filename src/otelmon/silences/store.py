@@ -11,6 +11,7 @@ from typing import Any, Literal
 from sqlalchemy import Connection, Engine, and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from otelmon.clock import utcnow
 from otelmon.silences.matching import SilenceIndex
 from otelmon.silences.model import ACK, COLUMNS, SILENCE, Silence, check_matchers
 from otelmon.storage.tables import Tables
@@ -210,3 +211,17 @@ def default_end(starts_at: datetime, duration: timedelta | None, ends_at: dateti
     if (duration is None) == (ends_at is None):
         raise ValueError("give either an end time (ends_at) or a duration (for), not both or neither")
     return ends_at if ends_at is not None else starts_at + duration  # type: ignore[operator]
+
+
+def end_acks_of_changed_issues(tables: Tables):  # noqa: ANN201 - an ingest ChangeHook
+    """The ingest hook (``FailureIngestor(on_issue_changes=...)``): an issue that resolved or regressed in
+    the transaction ends its acknowledgements in the same transaction (docs/design.md "Silences and
+    acknowledgement": an ack lasts until the issue resolves or regresses)."""
+
+    def hook(conn: Connection, changes: list) -> None:
+        now = utcnow()
+        for change in changes:
+            if change.new_state in ("resolved", "regressed") and change.old_state != change.new_state:
+                end_acks(conn, tables, change.fingerprint, now)
+
+    return hook

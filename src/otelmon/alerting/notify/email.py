@@ -87,6 +87,9 @@ class EmailNotifier:
         return {"X-OtelMon-Alert": str(view.alert_id), "X-OtelMon-Fingerprint": view.fingerprint or view.kind}
 
     def _message_id(self, view: AlertView) -> str:
+        if view.status == "resolved":  # a message of its own, replying to the alert's
+            return stable_message_id("recovery", view.alert_id, self.settings.smtp_mail_from,
+                                     self.context.installation)
         if view.kind == "test":  # no alert behind it: a new one each time, or mail clients merge the tests
             return stable_message_id("test", uuid.uuid4().hex, self.settings.smtp_mail_from, self.context.installation)
         return stable_message_id("alert", view.alert_id, self.settings.smtp_mail_from, self.context.installation)
@@ -101,19 +104,34 @@ class EmailNotifier:
             recipients=self.recipients, message_id=self._message_id(view), headers=headers,
         )
 
-    def _last_resort(self, view: AlertView, lines: list[str | None], link: str | None, link_text: str) -> OutgoingEmail:
+    def _last_resort(self, view: AlertView, lines: list[str | None], link: str | None, link_text: str,
+                     in_reply_to: str | None = None, shortened: bool = True) -> OutgoingEmail:
+        headers = self._headers(view)
+        if in_reply_to:
+            headers |= {"In-Reply-To": in_reply_to, "References": in_reply_to}
         return last_resort(title="OtelMon alert", subject=f"[OtelMon] {view.title}", lines=lines, link=link,
                            link_text=link_text, mail_from=self.settings.smtp_mail_from,
-                           recipients=self.recipients, message_id=self._message_id(view),
-                           headers=self._headers(view))
+                           recipients=self.recipients, message_id=self._message_id(view), headers=headers,
+                           shortened=shortened)
 
     def render(self, view: AlertView, thread: str | None) -> OutgoingEmail:
         if view.kind == "summary":
             return self._summary(view)
         if view.kind == "test":
             return self._last_resort(view, [view.title, "Alerts of the pipelines routed here arrive like this."],
-                                     view.links.get("failures"), "See the failures in Grafana")
-        return self._failure(view, thread if view.status == "resolved" else None)
+                                     view.links.get("failures"), "See the failures in Grafana", shortened=False)
+        if view.status == "resolved":
+            return self._recovered(view, thread)
+        return self._failure(view, None)
+
+    def _recovered(self, view: AlertView, in_reply_to: str | None) -> OutgoingEmail:
+        """A short reply to the alert: its step works again."""
+        head = view.head or {}
+        return self._last_resort(view, [
+            f"RECOVERED: {head.get('platform')} / {head.get('group')} / {head.get('process')}",
+            "A later run of this step succeeded; the failure it was alerted for is resolved.",
+            f"Last failed: {format_utc(head.get('end_time'))} ({head.get('error_type') or 'Error'})",
+        ], view.links.get("trace"), "The last failure's trace in Grafana", in_reply_to, shortened=False)
 
     def _failure(self, view: AlertView, in_reply_to: str | None) -> OutgoingEmail:
         full = view.head or {}
