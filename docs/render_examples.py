@@ -10,6 +10,7 @@ import tempfile
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
+from unittest import mock
 
 from otelmon.alerting import delivery
 from otelmon.alerting.dispatch import dispatch_due
@@ -23,6 +24,10 @@ from otelmon.storage.migrate import migrate
 from otelmon.storage.tables import Tables
 
 DOCS = Path(__file__).resolve().parent
+# The action links (mute, acknowledge) are signed with the installation's key and expire a few days after they
+# are made: a fixed key and moment keep the example the same on every run.
+EXAMPLE_KEY = "example-key-for-the-docs-not-a-secret"
+LINKS_MADE_AT = datetime(2026, 11, 22, 6, 3, 26)
 STACK = """Traceback (most recent call last):
   File "/opt/airflow/dags/daily_sales.py", line 88, in load
     rows = warehouse.insert_many("sales_daily", batch)
@@ -44,7 +49,7 @@ def main(out: Path = DOCS) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(database_url=f"sqlite:///{tmp}/example.db", alert_recipients=["data-team@example.com"],
                             display_timezone="Europe/Berlin", alert_group_wait_seconds=0,
-                            smtp_mail_from="otelmon@example.com")
+                            smtp_mail_from="otelmon@example.com", secret_key=EXAMPLE_KEY)
         engine = create_db_engine(settings)
         migrate(engine)
         tables = Tables.reflect(engine)
@@ -58,7 +63,8 @@ def main(out: Path = DOCS) -> None:
                      error_type="pymysql.err.IntegrityError", error_message="Duplicate entry '2026-11-21-EU-0042'"),
         ])
         dispatch_due(engine, tables, settings, utcnow())
-        (claimed,) = delivery.claim(engine, tables, settings, utcnow())
+        with mock.patch("otelmon.actions.links.utcnow", return_value=LINKS_MADE_AT):
+            (claimed,) = delivery.claim(engine, tables, settings, utcnow())
         message = message_from_bytes(claimed.message.data, policy=policy.default)
         (out / "alert-example.eml").write_bytes(claimed.message.data)
         (out / "alert-example.html").write_text(message.get_body(("html",)).get_content(), encoding="utf-8")

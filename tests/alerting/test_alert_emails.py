@@ -50,6 +50,12 @@ def test_one_failing_span_is_one_readable_email(alert_api, smtp_sink):
     for part in (html, plain):
         assert "KeyError" in part and "customer_id" in part and "run-1" in part and "worker-7" in part
         assert "http://grafana.example:3000/explore?" in part and trace_id in part
+        assert "Mute this failure for 24 h" in part and "Acknowledge until resolved" in part
+    lines = plain.replace("\r\n", "\n")
+    mute, ack = (re.search(rf"{label} \(asks you to confirm first\):\n(\S+)\n", lines)[1]
+                 for label in ("Mute this failure for 24 h", "Acknowledge until resolved"))
+    assert re.fullmatch(r"https?://\S+/actions/\S+", mute) and re.fullmatch(r"https?://\S+/actions/\S+", ack)
+    assert mute != ack and f'href="{mute}"' in html and f'href="{ack}"' in html
     assert "<style" not in html and 'style="' in html  # CSS inlined for mail clients
     assert 'width="600"' in html or "width: 600px" in html
     state = quiescent(alert_api)

@@ -99,6 +99,9 @@ def test_an_alert_with_many_long_non_ascii_causes_and_a_huge_stack_fits(db, smtp
         assert "首错数据仓库加载失败" in body  # the head's error, however shortened
         assert "http://grafana.example:3000/explore?" in body and trace in body
     assert "- ... and 3 more" in plain and "… and 3 more." in html  # 5 of the 8 causes listed
+    for body in (plain, html):  # the action links survive every shrink step short of the last resort
+        assert "Mute this failure for 24 h" in body and "Acknowledge until resolved" in body
+        assert len(re.findall(re.escape(settings.public_url) + r"/actions/[\w.=-]+", body)) >= 2
     assert "the full message is in the trace in Grafana" in plain
 
 

@@ -49,8 +49,10 @@ ORDINARY_MESSAGE = "\n".join([
     "Also failed in this trace:",
     "- airflow / billing_daily / load_invoices › parse: KeyError: 'customer'",
     "3 repeats since the last alert were not sent.",
-    f"Trace: {views.TRACE}",
-    "Failures: https://grafana.example.com/d/otelmon-failures",
+    f"Open trace: {views.TRACE}",
+    f"Failures dashboard: {views.FAILURES}",
+    f"Mute 24 h: {views.MUTE}",
+    f"Acknowledge: {views.ACK}",
 ])
 
 
@@ -72,6 +74,16 @@ def test_recovery_and_test_messages_have_their_own_type(endpoint: VendorServer):
     resolved, test = (request.json() for request in endpoint.requests)
     assert (resolved["type"], resolved["title"]) == ("success", "RECOVERED airflow / billing_daily / load_invoices")
     assert test["type"] == "info" and test["message"] == "If you read this, OtelMon can reach this channel."
+    assert "Mute" not in resolved["message"] and "Acknowledge" not in resolved["message"]
+
+
+def test_action_links_are_lines_of_their_own_with_markup_characters_carried(endpoint: VendorServer):
+    assert deliver(url_of(endpoint), views.markup_links()) == Delivered()
+    assert deliver(url_of(endpoint), views.without_actions()) == Delivered()
+    marked, plain = (request.json()["message"].splitlines() for request in endpoint.requests)
+    assert marked[-2:] == [f"Mute 24 h: {views.MARKUP_SENT}/mute?x=1&y=2", f"Acknowledge: {views.MARKUP_SENT}/ack"]
+    assert plain[-1] == f"Failures dashboard: {views.FAILURES}"
+    assert not any(line.startswith(("Mute", "Acknowledge")) for line in plain)
 
 
 def test_a_hostile_alert_is_bounded_and_carried_as_text(endpoint: VendorServer):

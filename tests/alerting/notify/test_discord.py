@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from otelmon.alerting.notify import discord
-from otelmon.alerting.notify.base import Delivered, PermanentFailure, RetryLater
+from otelmon.alerting.notify.base import AlertView, Delivered, PermanentFailure, RetryLater
 from tests.alerting.notify import views
 from tests.alerting.notify.deliver_once import deliver
 from tests.harness.vendor_server import Reply
@@ -60,8 +60,8 @@ ORDINARY = {
              "inline": False},
             {"name": "Other failing steps: 1", "value": "• load\\_invoices › parse: KeyError: 'customer'",
              "inline": False},
-            {"name": "Links", "value": f"[Open the trace]({TRACE}) · "
-                                       "[Failures dashboard](https://grafana.example.com/d/otelmon-failures)",
+            {"name": "Links", "value": f"[Open trace]({TRACE}) · [Failures dashboard]({views.FAILURES}) · "
+                                       f"[Mute 24 h]({views.MUTE}) · [Acknowledge]({views.ACK})",
              "inline": False},
         ],
         "url": TRACE,
@@ -182,3 +182,29 @@ def test_an_embed_over_6000_characters_steps_down_to_less_detail(hook: DiscordSt
     [embed] = payload["embeds"]
     assert discord.embed_chars(embed) <= 6000 and embed_problems(embed) == []
     assert [field["name"] for field in embed["fields"]][:3] == ["Pipeline", "Run", "When"]
+
+
+MASKED_LINK = re.compile(r"\[([^\[\]]+)\]\(([^()\s<>]+)\)")
+
+
+def links_of(embed: dict) -> dict[str, str]:
+    """Label -> URL of the Links field, which must be nothing but masked links joined by " · "."""
+    [value] = [field["value"] for field in embed["fields"] if field["name"] == "Links"] or [""]
+    parts = value.split(" · ") if value else []
+    matches = [MASKED_LINK.fullmatch(part) for part in parts]
+    assert all(matches), value  # a URL character that ended a link early would leave text outside one
+    return {match[1]: match[2] for match in matches if match}
+
+
+def test_action_links_are_masked_links_that_markup_characters_cannot_end(hook: DiscordStandIn) -> None:
+    payload, outcome = deliver(discord, config(hook.webhook_url), views.markup_links())
+    assert isinstance(outcome, Delivered), outcome
+    sent = views.MARKUP_SENT.replace("(", "%28").replace(")", "%29")
+    assert links_of(payload["embeds"][0]) == {"Open trace": TRACE, "Failures dashboard": views.FAILURES,
+                                              "Mute 24 h": f"{sent}/mute?x=1&y=2", "Acknowledge": f"{sent}/ack"}
+
+
+@pytest.mark.parametrize("view", [views.without_actions(), views.resolved()], ids=["no-actions", "resolved"])
+def test_no_action_links_without_them_or_after_recovery(hook: DiscordStandIn, view: AlertView) -> None:
+    payload, _ = deliver(discord, config(hook.webhook_url), view)
+    assert list(links_of(payload["embeds"][0])) == ["Open trace", "Failures dashboard"]

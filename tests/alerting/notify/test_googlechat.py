@@ -9,7 +9,7 @@ from dataclasses import replace
 import pytest
 
 from otelmon.alerting.notify import googlechat
-from otelmon.alerting.notify.base import Delivered, PermanentFailure, RetryLater
+from otelmon.alerting.notify.base import AlertView, Delivered, PermanentFailure, RetryLater
 from tests.alerting.notify import views
 from tests.alerting.notify.deliver_once import deliver
 from tests.harness.vendor_server import Reply
@@ -54,9 +54,10 @@ ORDINARY = {
             {"header": "Other failing steps (1)", "widgets": [
                 {"textParagraph": {"text": "load_invoices › parse<br><b>KeyError</b>: 'customer'"}}]},
             {"widgets": [{"buttonList": {"buttons": [
-                {"text": "Open the trace", "onClick": {"openLink": {"url": TRACE}}},
-                {"text": "Failures dashboard",
-                 "onClick": {"openLink": {"url": "https://grafana.example.com/d/otelmon-failures"}}}]}}]},
+                {"text": "Open trace", "onClick": {"openLink": {"url": TRACE}}},
+                {"text": "Failures dashboard", "onClick": {"openLink": {"url": views.FAILURES}}},
+                {"text": "Mute 24 h", "onClick": {"openLink": {"url": views.MUTE}}},
+                {"text": "Acknowledge", "onClick": {"openLink": {"url": views.ACK}}}]}}]},
         ]}}],
     "thread": {"threadKey": "0123456789abcdef"},
 }
@@ -183,3 +184,25 @@ def test_a_card_over_32000_bytes_steps_down_to_less_detail(chat: GoogleChatStand
     sections = payload["cardsV2"][0]["card"]["sections"]
     logs = [section for section in sections if section.get("header") == "Last log lines"]
     assert card_text(logs[0]["widgets"][0]["textParagraph"]["text"]).count("\n") == 4  # five lines, not ten
+
+
+def buttons_of(payload: dict) -> dict[str, str]:
+    """Text -> URL of the card's buttons."""
+    card = payload["cardsV2"][0]["card"]
+    return {button["text"]: button["onClick"]["openLink"]["url"] for section in card["sections"]
+            for widget in section["widgets"] for button in widget.get("buttonList", {}).get("buttons", [])}
+
+
+def test_action_links_are_buttons_whose_urls_no_card_text_holds(chat: GoogleChatStandIn) -> None:
+    payload, outcome = deliver(googlechat, config(chat.webhook_url), views.markup_links())
+    assert isinstance(outcome, Delivered), outcome  # card texts parsed as Chat's HTML subset
+    assert buttons_of(chat.requests[0].json()) == {
+        "Open trace": TRACE, "Failures dashboard": views.FAILURES,
+        "Mute 24 h": f"{views.MARKUP_SENT}/mute?x=1&y=2", "Acknowledge": f"{views.MARKUP_SENT}/ack"}
+    assert not any("otelmon.example.com" in text for text in formatted_texts(payload["cardsV2"][0]["card"]))
+
+
+@pytest.mark.parametrize("view", [views.without_actions(), views.resolved()], ids=["no-actions", "resolved"])
+def test_no_action_buttons_without_them_or_after_recovery(chat: GoogleChatStandIn, view: AlertView) -> None:
+    payload, _ = deliver(googlechat, config(chat.webhook_url), view)
+    assert list(buttons_of(payload)) == ["Open trace", "Failures dashboard"]

@@ -124,7 +124,32 @@ def test_the_workflow_gets_the_message_envelope_with_the_card(flow: Workflows) -
                          "2 failing steps in this alert · 3 repeats not alerted since the previous alert"]
     assert card["actions"] == [
         {"type": "Action.OpenUrl", "title": "Open trace", "url": views.TRACE},
-        {"type": "Action.OpenUrl", "title": "Failures dashboard", "url": "https://grafana.example.com/d/otelmon-failures"}]
+        {"type": "Action.OpenUrl", "title": "Failures dashboard", "url": views.FAILURES},
+        {"type": "Action.OpenUrl", "title": "Mute 24 h", "url": views.MUTE},
+        {"type": "Action.OpenUrl", "title": "Acknowledge", "url": views.ACK}]
+
+
+# What RFC 3986 allows in a URL (the card schema's "uri" format), escapes included.
+URI = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})*")
+
+
+def test_action_links_are_open_url_actions_with_valid_urls(flow: Workflows, card_schema: jsonschema.Validator) -> None:
+    payload, outcome = deliver(flow.webhook_url, views.markup_links())
+    assert outcome == Delivered(None), outcome
+    card = payload["attachments"][0]["content"]
+    card_schema.validate(card)
+    assert {action["title"]: action["url"] for action in card["actions"]} == {
+        "Open trace": views.TRACE, "Failures dashboard": views.FAILURES,
+        "Mute 24 h": f"{views.MARKUP_SENT}/mute?x=1&y=2", "Acknowledge": f"{views.MARKUP_SENT}/ack"}
+    assert all(URI.fullmatch(action["url"]) for action in card["actions"])
+    assert not any("otelmon.example.com" in text for text in text_blocks(card))
+
+
+@pytest.mark.parametrize("view", [views.without_actions, views.resolved], ids=["no-actions", "resolved"])
+def test_no_action_links_without_them_or_after_recovery(flow: Workflows, view: Any) -> None:
+    payload, _ = deliver(flow.webhook_url, view())
+    actions = payload["attachments"][0]["content"]["actions"]
+    assert [action["title"] for action in actions] == ["Open trace", "Failures dashboard"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

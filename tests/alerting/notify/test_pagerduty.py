@@ -73,8 +73,8 @@ ORDINARY_EVENT = {
             "failure_count": 2, "suppressed_since_last_alert": 3,
         },
     },
-    "links": [{"href": views.TRACE, "text": "Trace in Grafana"},
-              {"href": "https://grafana.example.com/d/otelmon-failures", "text": "Failures dashboard"}],
+    "links": [{"href": views.TRACE, "text": "Open trace"}, {"href": views.FAILURES, "text": "Failures dashboard"},
+              {"href": views.MUTE, "text": "Mute 24 h"}, {"href": views.ACK, "text": "Acknowledge"}],
     "client": "OtelMon",
     "client_url": "https://grafana.example.com/d/otelmon-failures",
 }
@@ -88,6 +88,15 @@ def test_a_failure_triggers_with_the_fingerprint_as_dedup_key(pd: PagerDutyStand
     assert request.path == "/v2/enqueue" and request.headers["content-type"] == "application/json"
     assert json.loads(request.body) == ORDINARY_EVENT
     assert pd.events == [ORDINARY_EVENT]  # the stand-in accepted it against PagerDuty's schema
+
+
+def test_action_links_are_event_links_carried_as_given(pd: PagerDutyStandIn):
+    assert deliver(pd.enqueue_url, views.markup_links()) == Delivered(reference="0123456789abcdef")
+    assert deliver(pd.enqueue_url, views.without_actions()) == Delivered(reference="0123456789abcdef")
+    marked, plain = pd.events  # both accepted against PagerDuty's schema
+    assert marked["links"][2:] == [{"href": f"{views.MARKUP_SENT}/mute?x=1&y=2", "text": "Mute 24 h"},
+                                   {"href": f"{views.MARKUP_SENT}/ack", "text": "Acknowledge"}]
+    assert [link["text"] for link in plain["links"]] == ["Open trace", "Failures dashboard"]
 
 
 def test_the_rendered_payload_holds_no_routing_key():

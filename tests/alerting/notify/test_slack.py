@@ -94,7 +94,31 @@ def test_webhook_posts_the_rendered_message_as_is(workspace: Slack) -> None:
     assert causes["text"]["text"] == "*Also failing in this trace*\n• `load_invoices › parse` `KeyError`: `'customer'`"
     assert "3 repeats not alerted" in context["elements"][0]["text"]
     assert [(b["text"]["text"], b["url"]) for b in actions["elements"]] == [
-        ("Open trace", views.TRACE), ("Failures dashboard", "https://grafana.example.com/d/otelmon-failures")]
+        ("Open trace", views.TRACE), ("Failures dashboard", views.FAILURES), ("Mute 24 h", views.MUTE),
+        ("Acknowledge", views.ACK)]
+    assert [b["action_id"] for b in actions["elements"]] == [
+        "otelmon-trace", "otelmon-failures", "otelmon-mute", "otelmon-ack"]
+
+
+def buttons(blocks: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(element["text"]["text"], element["url"]) for block in blocks if block["type"] == "actions"
+            for element in block["elements"]]
+
+
+def test_action_links_are_url_buttons_outside_any_mrkdwn(workspace: Slack) -> None:
+    payload, outcome = deliver(webhook(workspace), views.markup_links())
+    assert outcome == Delivered(None), outcome  # the stand-in checks the blocks with slack_sdk's models
+    blocks = payload.message["blocks"]
+    assert buttons(blocks) == [("Open trace", views.TRACE), ("Failures dashboard", views.FAILURES),
+                               ("Mute 24 h", f"{views.MARKUP_SENT}/mute?x=1&y=2"),
+                               ("Acknowledge", f"{views.MARKUP_SENT}/ack")]
+    assert not any("otelmon.example.com" in text for text in mrkdwn_texts(blocks))
+
+
+@pytest.mark.parametrize("view", [views.without_actions, views.resolved], ids=["no-actions", "resolved"])
+def test_no_action_buttons_without_them_or_after_recovery(workspace: Slack, view: Any) -> None:
+    payload, _ = deliver(webhook(workspace), view())
+    assert [label for label, _ in buttons(payload.message["blocks"])] == ["Open trace", "Failures dashboard"]
 
 
 @pytest.mark.parametrize("kind", sorted(KINDS))

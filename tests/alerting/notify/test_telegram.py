@@ -3,6 +3,8 @@ first alert, and what each documented error answer becomes."""
 
 from __future__ import annotations
 
+import html
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -37,8 +39,9 @@ ORDINARY_TEXT = (
     "Host: worker-1\n"
     "Owner: data-team\n"
     "3 repeats not alerted since the previous alert\n"
-    '<a href="https://grafana.example.com/explore?schemaVersion=1&amp;panes=%7B%7D&amp;orgId=1">Open the trace</a>'
-    ' · <a href="https://grafana.example.com/d/otelmon-failures">Failures dashboard</a>\n\n'
+    '<a href="https://grafana.example.com/explore?schemaVersion=1&amp;panes=%7B%7D&amp;orgId=1">Open trace</a>'
+    ' · <a href="https://grafana.example.com/d/otelmon-failures">Failures dashboard</a>'
+    f' · <a href="{views.MUTE}">Mute 24 h</a> · <a href="{views.ACK}">Acknowledge</a>\n\n'
     "Last log lines:\n<pre>INFO loading 1200 invoices\nERROR invoice 42 has no customer</pre>\n\n"
     "Other failing steps (1):\n"
     "• load_invoices › parse: <b>KeyError</b>: 'customer'"
@@ -154,3 +157,26 @@ def test_a_reason_echoing_the_url_is_masked(api: TelegramStandIn) -> None:
     api.script(Reply(502, f"proxy could not reach /bot{TOKEN}/sendMessage"))
     _, outcome = deliver(telegram, config(api), views.ordinary())
     assert outcome == RetryLater("HTTP 502 from 127.0.0.1: proxy could not reach /bot***/sendMessage")
+
+
+ANCHOR = re.compile(r'<a href="([^"]*)">([^<]*)</a>')
+
+
+def anchors(text: str) -> dict[str, str]:
+    """Label -> URL (entities decoded) of every link in a message's HTML."""
+    return {html.unescape(label): html.unescape(href) for href, label in ANCHOR.findall(text)}
+
+
+def test_action_links_are_anchors_whose_href_markup_characters_cannot_end(api: TelegramStandIn) -> None:
+    payload, outcome = deliver(telegram, config(api), views.markup_links())
+    assert outcome == Delivered("1"), outcome  # the stand-in parsed the HTML as Telegram does
+    assert anchors(payload["text"]) == {"Open trace": views.TRACE, "Failures dashboard": views.FAILURES,
+                                        "Mute 24 h": f"{views.MARKUP_SENT}/mute?x=1&y=2",
+                                        "Acknowledge": f"{views.MARKUP_SENT}/ack"}
+    assert "/mute?x=1&amp;y=2" in payload["text"]
+
+
+@pytest.mark.parametrize("view", [views.without_actions(), views.resolved()], ids=["no-actions", "resolved"])
+def test_no_action_links_without_them_or_after_recovery(api: TelegramStandIn, view: views.AlertView) -> None:
+    payload, _ = deliver(telegram, config(api), view)
+    assert list(anchors(payload["text"])) == ["Open trace", "Failures dashboard"]

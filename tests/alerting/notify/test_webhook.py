@@ -48,6 +48,7 @@ def render(view: AlertView) -> dict:
 
 TRACE = views.TRACE
 RUN = "scheduled__2026-12-01T09:00:00+00:00"
+LINKS = {"failures_url": views.FAILURES, "mute_url": views.MUTE, "ack_url": views.ACK}
 ORDINARY_BODY = {
     "receiver": "data-team",
     "status": "firing",
@@ -58,7 +59,7 @@ ORDINARY_BODY = {
                     "tags": "billing,finance"},
          "annotations": {"summary": "FAILED airflow / billing_daily / load_invoices (+1 more in this trace)",
                          "description": "invoice 42 has no customer", "trace_url": TRACE, "run_id": RUN,
-                         "try_number": "3"},
+                         "try_number": "3", **LINKS},
          "startsAt": "2026-12-01T09:30:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": TRACE,
          "fingerprint": "0123456789abcdef"},
         {"status": "firing",
@@ -66,14 +67,15 @@ ORDINARY_BODY = {
                     "process": "load_invoices › parse", "error_type": "KeyError", "owner": "data-team",
                     "tags": "billing,finance"},
          "annotations": {"summary": "FAILED airflow / billing_daily / load_invoices › parse",
-                         "description": "'customer'", "trace_url": TRACE, "run_id": RUN, "try_number": "3"},
+                         "description": "'customer'", "trace_url": TRACE, "run_id": RUN, "try_number": "3",
+                         **LINKS},
          "startsAt": "2026-12-01T09:30:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": TRACE,
          "fingerprint": "0123456789abcdef"},
     ],
     "groupLabels": {"alertname": "OtelMonFailure", "platform": "airflow", "group": "billing_daily"},
     "commonLabels": {"alertname": "OtelMonFailure", "platform": "airflow", "group": "billing_daily",
                      "owner": "data-team", "tags": "billing,finance"},
-    "commonAnnotations": {"trace_url": TRACE, "run_id": RUN, "try_number": "3"},
+    "commonAnnotations": {"trace_url": TRACE, "run_id": RUN, "try_number": "3", **LINKS},
     "externalURL": PUBLIC,
     "version": "4",
     "groupKey": "otelmon/data-team:0123456789abcdef",
@@ -94,6 +96,23 @@ def test_the_body_is_alertmanagers_version_4_message_signed(receiver: Alertmanag
     assert signature_ok(SECRET, request.body, request.headers["x-otelmon-signature"])
     assert not signature_ok("another secret", request.body, request.headers["x-otelmon-signature"])
     assert receiver.messages == [ORDINARY_BODY]
+
+
+def test_action_links_are_annotations_of_every_alert_carried_as_given(receiver: AlertmanagerReceiver):
+    assert deliver(receiver.hook_url, views.markup_links()) == Delivered()
+    assert deliver(receiver.hook_url, views.without_actions()) == Delivered()
+    assert deliver(receiver.hook_url, views.resolved()) == Delivered()
+    marked, plain, resolved = (json.loads(request.body) for request in receiver.requests)
+    for body in (marked, plain, resolved):
+        jsonschema.validate(body, SCHEMA)  # annotations are free-form strings
+    expected = {"mute_url": f"{views.MARKUP_SENT}/mute?x=1&y=2", "ack_url": f"{views.MARKUP_SENT}/ack"}
+    assert all(alert["annotations"].items() >= expected.items() for alert in marked["alerts"])
+    assert marked["commonAnnotations"].items() >= expected.items()
+    # Go's encoder escapes & < > inside strings: the body holds none of them raw
+    assert not {b"&", b"<", b">"} & {bytes([c]) for c in receiver.requests[0].body}
+    for body in (plain, resolved):
+        assert not {"mute_url", "ack_url"} & {key for alert in body["alerts"] for key in alert["annotations"]}
+        assert body["commonAnnotations"]["failures_url"] == views.FAILURES
 
 
 def test_the_schema_has_exactly_the_go_structs_fields():

@@ -3,12 +3,20 @@ text, non-ASCII), a storm summary and a test message."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 from otelmon.alerting.notify.base import AlertView
 
 WHEN = datetime(2026, 12, 1, 9, 30, tzinfo=timezone.utc)
 TRACE = "https://grafana.example.com/explore?schemaVersion=1&panes=%7B%7D&orgId=1"
+FAILURES = "https://grafana.example.com/d/otelmon-failures"
+MUTE = "https://otelmon.example.com/actions/bXV0ZQ.MDEyMzQ1Njc4OWFiY2RlZg.1767173400.c2ln"
+ACK = "https://otelmon.example.com/actions/YWNr.MDEyMzQ1Njc4OWFiY2RlZg.1767173400.c2ln"
+# A public URL with every character a channel's markup reads: & < > " ) ( | ` and a space.
+MARKUP_BASE = 'https://otelmon.example.com/a&b<c>d"e)f(g|h`i j'
+# ...as every channel carries it: what RFC 3986 does not allow percent-encoded, the rest for each markup to escape.
+MARKUP_SENT = "https://otelmon.example.com/a&b%3Cc%3Ed%22e)f(g%7Ch%60i%20j"
 HOSTILE = ("<b>bold</b> *star* _under_ ~strike~ `tick` [link](http://evil.example) <@U123> <!channel> "
            "@everyone &amp; <script>alert(1)</script> | pipe # hash {{brace}} ${{ x }} \\ \"quote\" 'apos'")
 
@@ -38,9 +46,20 @@ def ordinary() -> AlertView:
         failure_count=2, suppressed_count=3,
         labels={"platform": "airflow", "group": "billing_daily", "process": "load_invoices",
                 "error_type": "ValueError", "owner": "data-team", "tags": "billing,finance"},
-        links={"trace": TRACE, "failures": "https://grafana.example.com/d/otelmon-failures"},
+        links={"trace": TRACE, "failures": FAILURES, "mute": MUTE, "ack": ACK},
         created_at=WHEN, repeat_interval_seconds=3600,
     )
+
+
+def without_actions() -> AlertView:
+    """``ordinary`` as sent when no action link could be signed: trace and dashboard only."""
+    return replace(ordinary(), links={"trace": TRACE, "failures": FAILURES})
+
+
+def markup_links() -> AlertView:
+    """``ordinary`` whose action links sit under a public URL full of markup characters."""
+    return replace(ordinary(), links={"trace": TRACE, "failures": FAILURES, "mute": MARKUP_BASE + "/mute?x=1&y=2",
+                                      "ack": MARKUP_BASE + "/ack"})
 
 
 def hostile() -> AlertView:
@@ -55,7 +74,7 @@ def hostile() -> AlertView:
         more_causes=30, failure_count=51, suppressed_count=0,
         labels={"platform": HOSTILE, "group": HOSTILE, "process": HOSTILE, "error_type": HOSTILE,
                 "owner": HOSTILE, "tags": HOSTILE},
-        links={"trace": TRACE, "failures": "https://grafana.example.com/d/otelmon-failures"},
+        links={"trace": TRACE, "failures": FAILURES, "mute": MARKUP_BASE + "/mute", "ack": MARKUP_BASE + "/ack"},
         created_at=WHEN, repeat_interval_seconds=3600,
     )
 
@@ -66,7 +85,7 @@ def summary() -> AlertView:
     return AlertView(
         alert_id=103, kind="summary", title="250 more failures held back (over 20/min)", failure_count=250,
         summary_rows=rows, more_summary_rows=12, storm_cap=20,
-        links={"failures": "https://grafana.example.com/d/otelmon-failures"}, created_at=WHEN,
+        links={"failures": FAILURES}, created_at=WHEN,
     )
 
 
@@ -76,6 +95,5 @@ def test_message() -> AlertView:
 
 
 def resolved() -> AlertView:
-    view = ordinary()
-    return AlertView(**{**view.__dict__, "status": "resolved",
-                        "title": "RECOVERED airflow / billing_daily / load_invoices"})
+    """``ordinary`` recovered: it still carries the action links, which a recovery must not show."""
+    return replace(ordinary(), status="resolved", title="RECOVERED airflow / billing_daily / load_invoices")

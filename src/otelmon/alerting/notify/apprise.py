@@ -23,6 +23,7 @@ from otelmon.alerting.notify.base import (
     Outcome,
     PermanentFailure,
     RetryLater,
+    view_links,
 )
 from otelmon.text import clip
 
@@ -108,9 +109,7 @@ def text_lines(view: AlertView) -> list[str]:
         more = view.more_summary_rows + max(len(view.summary_rows) - ROWS_LISTED, 0)
         if more:
             lines.append(f"... and {more} more")
-    for key, label in (("trace", "Trace"), ("failures", "Failures")):
-        if view.links.get(key):
-            lines.append(f"{label}: {view.links[key]}")
+    lines += [f"{label}: {url}" for _, label, url in view_links(view)]
     return [clip(" ".join(line.split()), LINE_CHARS) for line in lines if line]
 
 

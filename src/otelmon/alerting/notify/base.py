@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
 import httpx
 
@@ -71,10 +72,34 @@ class AlertView:
     period_start: datetime | None = None  # a summary's first and last failure
     period_end: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags
-    links: dict[str, str] = field(default_factory=dict)  # "trace", "failures" (dashboard): absolute URLs
+    # Absolute URLs by ``LINK_LABELS`` key: "trace", "failures" (dashboard), and on a failure alert the
+    # signed actions "mute" and "ack" (a GET only shows a confirmation page: docs/design.md "Silences").
+    links: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     repeat_interval_seconds: float | None = None
     display_timezone: str = "UTC"
+
+
+# Every channel shows an alert's links in this order with these labels (its own idiom: buttons, markup links,
+# annotations), so a new kind of link appears in all of them at once.
+LINK_LABELS = {"trace": "Open trace", "failures": "Failures dashboard", "mute": "Mute 24 h",
+               "ack": "Acknowledge"}
+# Links that act on the failure: meaningless once it recovered, so a recovery never shows them.
+ACTION_LINKS = frozenset({"mute", "ack"})
+# What RFC 3986 allows in a URL as it is (reserved and unreserved characters, and the ``%`` of an escape);
+# anything else (a space, ``"``, ``<``, ``>``, ``|``, a backtick, non-ASCII) is percent-encoded.
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
+
+
+def view_links(view: AlertView) -> list[tuple[str, str, str]]:
+    """``(key, label, url)`` of each link ``view`` carries, in ``LINK_LABELS`` order. A URL is percent-encoded
+    where RFC 3986 does not allow a character as it is, so it is a valid URL in any format; characters it
+    does allow but a markup reads (``&``, ``(``, ``)``) are left to each notifier to escape."""
+    links = dict(view.links)
+    if not links.get("trace") and (view.head or {}).get("trace_url"):
+        links["trace"] = view.head["trace_url"]  # type: ignore[index]
+    return [(key, label, quote(links[key], safe=_URL_SAFE)) for key, label in LINK_LABELS.items()
+            if links.get(key) and not (key in ACTION_LINKS and view.status == "resolved")]
 
 
 @dataclass

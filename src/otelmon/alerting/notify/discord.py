@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater, view_links
 from otelmon.alerting.notify.http import MAX_RETRY_AFTER_SECONDS, REASON_CHARS, Answer, classify_error, host_of, post
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS
@@ -80,7 +80,9 @@ def md(text: Any, limit: int) -> str:
 
 
 def link(label: str, url: str) -> str:
-    return f"[{label}]({url.replace('(', '%28').replace(')', '%29')})"
+    """A masked link; ``url`` is already RFC 3986-valid (``view_links``), so only a parenthesis could end it
+    early, and an escaped one means the same to any server."""
+    return f"[{escape(label)}]({url.replace('(', '%28').replace(')', '%29')})"
 
 
 def _field(name: str, value: str, inline: bool = False) -> dict[str, Any]:
@@ -145,8 +147,10 @@ def _summary_description(view: AlertView, detail: Detail) -> str:
 
 
 def _links(view: AlertView) -> list[dict[str, Any]]:
-    labels = {"trace": "Open the trace", "failures": "Failures dashboard"}
-    shown = [link(label, view.links[key]) for key, label in labels.items() if view.links.get(key)]
+    shown: list[str] = []
+    for _, label, url in view_links(view):
+        if len(" · ".join([*shown, link(label, url)])) <= FIELD_VALUE:  # a link cut short would lead nowhere
+            shown.append(link(label, url))
     return [_field("Links", " · ".join(shown))] if shown else []
 
 
@@ -164,8 +168,9 @@ def embed_of(view: AlertView, detail: Detail) -> dict[str, Any]:
         embed["description"] = md(("Was " if state == "resolved" else "") + _error(head), detail.message)
         fields = _failure_fields(view, detail) + _links(view)
     embed["fields"] = fields[:FIELDS]
-    if view.links.get("trace"):
-        embed["url"] = view.links["trace"]
+    trace = next((url for key, _, url in view_links(view) if key == "trace"), None)
+    if trace:
+        embed["url"] = trace
     footer = f"OtelMon alert {view.alert_id}" + (f" · fingerprint {view.fingerprint}" if view.fingerprint else "")
     embed["footer"] = {"text": md(footer, FOOTER)}
     if view.created_at is not None:

@@ -16,7 +16,7 @@ from typing import Any
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater, view_links
 from otelmon.email.failure_view import LOG_LINES, shortened
 from otelmon.email.fit import last_resort, most_rows_that_fit
 from otelmon.email.message import OutgoingEmail, build_message, stable_message_id
@@ -59,6 +59,10 @@ _ALERT_DETAIL = (
     _Detail(0, 5, cause_chars=100, head_chars=1000, name_chars=80, log_lines=0),
     _Detail(0, 0, head_chars=300, name_chars=60, log_lines=0),
 )
+# The email's wording of the links it lists under the trace link (the trace has its own button, the
+# dashboard is the summary's); a link without one here shows its channel-neutral label.
+_LINK_TEXT = {"mute": "Mute this failure for 24 h", "ack": "Acknowledge until resolved"}
+_OWN_PLACE = frozenset({"trace", "failures"})
 # Storm summary rows: first as many as fit with messages and names of a readable length, down to this
 # many; then shorter ones, down to none.
 _SUMMARY_MIN_ROWS = 10
@@ -135,6 +139,8 @@ class EmailNotifier:
 
     def _failure(self, view: AlertView, in_reply_to: str | None) -> OutgoingEmail:
         full = view.head or {}
+        links = [{"key": key, "label": _LINK_TEXT.get(key, label), "url": url}
+                 for key, label, url in view_links(view) if key not in _OWN_PLACE]
         for detail in _ALERT_DETAIL:
             head = shortened(_trimmed(full, detail.stack_lines, detail.log_lines),
                              message_chars=detail.head_chars, name_chars=detail.name_chars)
@@ -144,7 +150,7 @@ class EmailNotifier:
                 "title": "OtelMon alert", "alert_id": view.alert_id, "head": head, "causes": listed,
                 "more_causes": view.more_causes + len(view.causes) - len(listed),
                 "suppressed_count": view.suppressed_count, "display_tz": view.display_timezone,
-                "repeat_interval": view.repeat_interval_seconds,
+                "repeat_interval": view.repeat_interval_seconds, "links": links,
             }
             email = self._message(view, "alert", context, in_reply_to)
             if email.fits:

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import REASON_CHARS, Answer, classify_error, host_of, post
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import clip
@@ -125,9 +125,7 @@ def _summary_sections(view: AlertView, detail: Detail) -> list[dict[str, Any]]:
 
 
 def _buttons(view: AlertView) -> list[dict[str, Any]]:
-    labels = {"trace": "Open the trace", "failures": "Failures dashboard"}
-    buttons = [{"text": label, "onClick": {"openLink": {"url": view.links[key]}}}
-               for key, label in labels.items() if view.links.get(key)]
+    buttons = [{"text": label, "onClick": {"openLink": {"url": url}}} for _, label, url in view_links(view)]
     return [{"widgets": [{"buttonList": {"buttons": buttons}}]}] if buttons else []
 
 

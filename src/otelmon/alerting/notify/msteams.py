@@ -19,7 +19,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import clip
@@ -172,9 +172,7 @@ def _card(view: AlertView, scale: _Scale) -> dict[str, Any]:
         body = [_text("If you can read this, OtelMon's alerts for this receiver reach this channel.")]
     else:
         body = _failure_body(view, scale)
-    trace = view.links.get("trace") or (view.head or {}).get("trace_url")
-    actions = [{"type": "Action.OpenUrl", "title": label, "url": url}
-               for label, url in (("Open trace", trace), ("Failures dashboard", view.links.get("failures"))) if url]
+    actions = [{"type": "Action.OpenUrl", "title": label, "url": url} for _, label, url in view_links(view)]
     card: dict[str, Any] = {"$schema": CARD_SCHEMA, "type": "AdaptiveCard", "version": CARD_VERSION,
                             "fallbackText": _excerpt(view.title, scale.chars(NAME_CHARS * 2)),
                             "body": [title, *body]}

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import MAX_RESPONSE_BYTES, REASON_CHARS, Answer, classify_error, host_of, post
 from otelmon.text import clip
 
@@ -121,9 +121,7 @@ class PagerDutyNotifier:
         if view.status == "resolved":
             return {"event_action": "resolve", "dedup_key": dedup_key}
         head = view.head or {}
-        links = [{"href": href, "text": text} for key, text in (("trace", "Trace in Grafana"),
-                                                                ("failures", "Failures dashboard"))
-                 if (href := view.links.get(key))]
+        links = [{"href": href, "text": text} for _, text, href in view_links(view)]
         payload = {
             "summary": clip(" ".join(view.title.split()), SUMMARY_CHARS) or view.kind,
             "source": clip(head.get("host") or view.labels.get("platform") or "otelmon", SUMMARY_CHARS),

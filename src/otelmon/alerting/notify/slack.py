@@ -27,7 +27,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, PermanentFailure, RetryLater
+from otelmon.alerting.notify.base import (
+    AlertView,
+    Delivered,
+    NotifyContext,
+    Outcome,
+    PermanentFailure,
+    RetryLater,
+    view_links,
+)
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post, retry_after_seconds
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS, clip
@@ -59,6 +67,7 @@ SECTION_CHARS = SectionBlock.text_max_length  # 3000
 FIELDS = SectionBlock.fields_max_length  # 10
 FIELD_CHARS = 2000
 BUTTON_URL_CHARS = ButtonElement.url_max_length  # 3000
+BUTTONS = ActionsBlock.elements_max_length  # 25
 MAX_BLOCKS = 50
 # A message's ``text`` may hold 40,000 characters; it is the notification's and the screen reader's text,
 # so it stays short.
@@ -181,11 +190,11 @@ def _fit_lines(lines: list[str], limit: int) -> list[str]:
 
 
 def _buttons(view: AlertView) -> ActionsBlock | None:
-    trace = view.links.get("trace") or (view.head or {}).get("trace_url")
-    candidates = [("Open trace", "trace", trace), ("Failures dashboard", "failures", view.links.get("failures"))]
+    # A URL button only opens the link (Slack sends no interaction payload for it to an app without a
+    # request URL); a URL Slack would refuse is left out rather than losing the whole message.
     buttons = [ButtonElement(text=PlainTextObject(text=label), url=url, action_id=f"otelmon-{key}")
-               for label, key, url in candidates if url and len(url) <= BUTTON_URL_CHARS]
-    return ActionsBlock(elements=buttons) if buttons else None
+               for key, label, url in view_links(view) if len(url) <= BUTTON_URL_CHARS]
+    return ActionsBlock(elements=buttons[:BUTTONS]) if buttons else None
 
 
 def _context(text: str) -> ContextBlock:

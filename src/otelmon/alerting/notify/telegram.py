@@ -13,7 +13,15 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, PermanentFailure, RetryLater
+from otelmon.alerting.notify.base import (
+    AlertView,
+    Delivered,
+    NotifyContext,
+    Outcome,
+    PermanentFailure,
+    RetryLater,
+    view_links,
+)
 from otelmon.alerting.notify.http import (
     MAX_RETRY_AFTER_SECONDS,
     REASON_CHARS,
@@ -115,10 +123,9 @@ def _error(row: dict[str, Any], chars: int) -> list[Piece]:
 
 def _links(view: AlertView) -> list[Piece]:
     pieces: list[Piece] = []
-    for key, label in (("trace", "Open the trace"), ("failures", "Failures dashboard")):
-        if view.links.get(key):
-            pieces += [Piece(" · ")] if pieces else []
-            pieces.append(Piece(label, "a", view.links[key]))
+    for _, label, url in view_links(view):
+        pieces += [Piece(" · ")] if pieces else []
+        pieces.append(Piece(label, "a", url))
     return pieces + [Piece("\n")] if pieces else []
 
 

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, SecretStr
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome
+from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import MAX_RESPONSE_BYTES, REASON_CHARS, Answer, classify_error, host_of, post
 from otelmon.text import clip
 
@@ -32,6 +32,7 @@ ALERTNAMES = {"failure": "OtelMonFailure", "summary": "OtelMonStormSummary", "te
 LABEL_CHARS = 1024
 ANNOTATION_CHARS = 1024
 DESCRIPTION_CHARS = 2048
+URL_CHARS = 8192  # a link cut short leads nowhere: links are bounded by the body's size only
 ALERTS_LISTED = 20
 # Alertmanager sets no limit; a receiver (often a small function behind a proxy) should not get megabytes.
 MAX_BODY_BYTES = 128 * 1024
@@ -114,10 +115,14 @@ class WebhookNotifier:
     def _alert(self, view: AlertView, labels: dict[str, Any], annotations: dict[str, Any],
                starts: datetime | None, generator: str | None, fingerprint: str | None) -> dict[str, Any]:
         labels = _kv({"alertname": ALERTNAMES[view.kind], **labels})
+        # The alert's links as ``<key>_url`` ("failures_url", "mute_url", "ack_url"), on every alert of the
+        # group, so they are among commonAnnotations; "trace" is each alert's own ``trace_url``.
+        links = {f"{key}_url": url for key, _, url in view_links(view) if key != "trace"}
+        limits = {"description": DESCRIPTION_CHARS, "trace_url": URL_CHARS} | dict.fromkeys(links, URL_CHARS)
         return {
             "status": view.status,
             "labels": labels,
-            "annotations": _kv(annotations, {"description": DESCRIPTION_CHARS}, ANNOTATION_CHARS),
+            "annotations": _kv(annotations | links, limits, ANNOTATION_CHARS),
             "startsAt": rfc3339(starts or view.created_at),
             "endsAt": rfc3339(view.created_at or datetime.now(timezone.utc)) if view.status == "resolved"
             else GO_ZERO_TIME,
