@@ -1,0 +1,151 @@
+"""Retry-aware alerting and recovery notices (docs/design.md "Pipeline runs, issues and the alert policy"),
+driven in this process on both databases: a try the scheduler will retry is held; its run's next try
+decides; an alerted issue that resolves gets one recovery notice, in the alert's thread."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import timedelta
+from email import message_from_bytes, policy
+
+import pytest
+from sqlalchemy import select
+
+from otelmon.alerting import delivery
+from otelmon.alerting.dispatch import dispatch_due
+from otelmon.alerting.outbox import enqueue_created
+from otelmon.clock import utcnow
+from otelmon.ingest import FailureIngestor
+from otelmon.runs.model import FAILED, FAILED_WILL_RETRY, SUCCESS, Run
+from tests.alerting.conftest import open_db
+from tests.digest.seed import failure
+
+TEAM = "team@example.com"
+
+
+@pytest.fixture
+def db(database_url):
+    engine, tables, settings = open_db(database_url, alert_recipients=[TEAM])
+    yield engine, tables, settings, FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
+    engine.dispose()
+
+
+def a_try(number: int, will_retry: bool, run: str = "scheduled__1", message: str = "bad row"):
+    failed = replace(failure("load", group="etl", message=message), run_id=run, try_number=number,
+                     will_retry=will_retry, end_time=utcnow() - timedelta(minutes=10 - number))
+    outcome = FAILED_WILL_RETRY if will_retry else FAILED
+    return failed, run_of(failed, outcome)
+
+
+def run_of(f, outcome: str, number: int | None = None) -> Run:
+    return Run(platform=f.platform, group=f.group, process=f.process, start_time=f.start_time,
+               end_time=f.end_time, outcome=outcome, run_id=f.run_id, try_number=number or f.try_number,
+               fingerprint=f.fingerprint if outcome != SUCCESS else None)
+
+
+def outbox_states(engine, tables) -> list[str]:
+    ob = tables.alert_outbox
+    with engine.connect() as conn:
+        return list(conn.execute(select(ob.c.state).order_by(ob.c.failure_id)).scalars())
+
+
+def alerts(engine, tables) -> list:
+    a = tables.alerts
+    with engine.connect() as conn:
+        return conn.execute(select(a).order_by(a.c.id)).all()
+
+
+def test_a_try_that_the_next_try_fixes_is_never_alerted(db):
+    engine, tables, settings, ingest = db
+    first, run = a_try(1, will_retry=True)
+    ingest.store([first], [run])
+    stats = dispatch_due(engine, tables, settings, utcnow())
+    assert (stats.alerted, stats.held_for_retry) == (0, 1)
+    assert outbox_states(engine, tables) == ["retrying"]
+    ingest.store([], [run_of(first, SUCCESS, number=2)])
+    assert dispatch_due(engine, tables, settings, utcnow()).settled == 1
+    assert outbox_states(engine, tables) == ["recovered"]
+    assert alerts(engine, tables) == []
+
+
+def test_the_last_try_failing_sends_one_alert_naming_every_try(db):
+    engine, tables, settings, ingest = db
+    first, run1 = a_try(1, will_retry=True, message="first try: timeout")
+    ingest.store([first], [run1])
+    dispatch_due(engine, tables, settings, utcnow())
+    last, run2 = a_try(2, will_retry=False, message="second try: still timing out")
+    ingest.store([last], [run2])
+    stats = dispatch_due(engine, tables, settings, utcnow())
+    assert (stats.alerted, stats.settled) == (1, 1)
+    assert outbox_states(engine, tables) == ["superseded", "alerted"]
+    (item,) = delivery.claim(engine, tables, settings, utcnow())
+    assert item.message.subject == "[OtelMon] FAILED airflow / etl / load after 2 tries"
+    body = message_from_bytes(item.message.data, policy=policy.default).get_body(("plain",)).get_content()
+    assert "second try: still timing out" in body and "first try: timeout" in body and "load (try 1)" in body
+
+
+def test_a_held_try_is_alerted_once_its_hold_deadline_passes_without_news(db):
+    engine, tables, settings, ingest = db
+    first, run = a_try(1, will_retry=True)
+    ingest.store([first], [run])
+    start = utcnow()
+    dispatch_due(engine, tables, settings, start)
+    assert dispatch_due(engine, tables, settings, start + timedelta(seconds=60)).alerted == 0
+    later = start + timedelta(seconds=settings.alert_retry_hold_seconds + 1)
+    assert dispatch_due(engine, tables, settings, later).alerted == 1
+    assert outbox_states(engine, tables) == ["alerted"]
+
+
+def test_alerting_on_every_try_is_one_setting_away(database_url):
+    engine, tables, settings = open_db(database_url, alert_recipients=[TEAM], alert_every_try=True)
+    try:
+        first, run = a_try(1, will_retry=True)
+        FailureIngestor(engine, tables, enqueue_created(tables, 0.0)).store([first], [run])
+        assert dispatch_due(engine, tables, settings, utcnow()).alerted == 1
+    finally:
+        engine.dispose()
+
+
+def test_a_resolved_issue_is_announced_once_as_a_reply_to_its_alert(db):
+    engine, tables, settings, ingest = db
+    failed, run = a_try(1, will_retry=False, run="scheduled__a")
+    ingest.store([failed], [run])
+    dispatch_due(engine, tables, settings, utcnow())
+    (alert,) = delivery.claim(engine, tables, settings, utcnow())
+    delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+
+    success = replace(failed, run_id="scheduled__b", end_time=utcnow())
+    ingest.store([], [run_of(success, SUCCESS)])
+    assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1
+    assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 0  # once
+    (notice,) = delivery.claim(engine, tables, settings, utcnow())
+    assert notice.kind == "recovery" and notice.message.recipients == [TEAM]
+    assert notice.message.subject == "[OtelMon] RECOVERED airflow / etl / load"
+    parsed = message_from_bytes(notice.message.data, policy=policy.default)
+    assert parsed["In-Reply-To"] == alert.message.message_id != parsed["Message-ID"]
+    assert "This email was shortened" not in parsed.get_body(("plain",)).get_content()
+    delivery.record(engine, tables, settings, [(notice, None)], utcnow())
+    rows = alerts(engine, tables)
+    assert [(r.kind, r.state) for r in rows] == [("failure", "sent"), ("recovery", "sent")]
+    assert rows[0].recovered_by == rows[1].id
+
+
+def test_a_route_that_does_not_ask_for_recovery_notices_gets_none(database_url, tmp_path):
+    (tmp_path / "notify.yaml").write_text(
+        "receivers:\n  - name: team\n    email: [team@example.com]\n"
+        "routes:\n  - match: {group: etl}\n    receiver: team\n    send_resolved: false\n")
+    engine, tables, settings = open_db(database_url, notify_config=tmp_path / "notify.yaml")
+    try:
+        ingest = FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
+        failed, run = a_try(1, will_retry=False)
+        ingest.store([failed], [run])
+        dispatch_due(engine, tables, settings, utcnow())
+        (alert,) = delivery.claim(engine, tables, settings, utcnow())
+        delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+        ingest.store([], [run_of(replace(failed, run_id="next", end_time=utcnow()), SUCCESS)])
+        assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1
+        assert delivery.claim(engine, tables, settings, utcnow()) == []
+        notice = alerts(engine, tables)[1]
+        assert notice.state == "cancelled" and "send_resolved" in notice.last_error
+    finally:
+        engine.dispose()
