@@ -73,7 +73,8 @@ class AlertView:
     period_end: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags
     # Absolute URLs by ``LINK_LABELS`` key: "trace", "failures" (dashboard), and on a failure alert the
-    # signed actions "mute" and "ack" (a GET only shows a confirmation page: docs/design.md "Silences and acknowledgement").
+    # signed actions "mute" and "ack" (a GET only shows a confirmation page: docs/design.md
+    # "Silences and acknowledgement").
     links: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     repeat_interval_seconds: float | None = None
