@@ -149,3 +149,20 @@ def test_a_route_that_does_not_ask_for_recovery_notices_gets_none(database_url, 
         assert notice.state == "cancelled" and "send_resolved" in notice.last_error
     finally:
         engine.dispose()
+
+
+def test_after_a_recovery_notice_the_next_failure_is_alerted_as_news(db):
+    engine, tables, settings, ingest = db
+    failed, run = a_try(1, will_retry=False, run="scheduled__a")
+    ingest.store([failed], [run])
+    dispatch_due(engine, tables, settings, utcnow())
+    (alert,) = delivery.claim(engine, tables, settings, utcnow())
+    delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+    again, run = a_try(1, will_retry=False, run="scheduled__b")
+    ingest.store([again], [run])
+    assert dispatch_due(engine, tables, settings, utcnow()).suppressed == 1  # within the repeat interval
+    ingest.store([], [run_of(replace(failed, run_id="scheduled__c", end_time=utcnow()), SUCCESS)])
+    assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1
+    regressed, run = a_try(1, will_retry=False, run="scheduled__d")
+    ingest.store([regressed], [run])
+    assert dispatch_due(engine, tables, settings, utcnow()).alerted == 1

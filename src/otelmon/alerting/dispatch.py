@@ -413,4 +413,9 @@ def announce_recoveries(conn: Connection, tables: Tables, now: datetime) -> int:
             now, kind="recovery", group_key=None, fingerprint=fingerprint, head_failure_id=latest.head_failure_id,
             failure_count=len(rows), suppressed_count=0, route=latest.route)]).values()
         conn.execute(update(a).where(a.c.id.in_([r.id for r in rows])).values(recovered_by=notice_id))
+    if by_fingerprint:
+        # Resolved and announced: the next failure of the fingerprint (a regression) is news, not a repeat
+        # within the repeat interval.
+        fp = tables.alert_fingerprints
+        conn.execute(fp.delete().where(fp.c.fingerprint.in_(list(by_fingerprint))))
     return len(by_fingerprint)
