@@ -166,3 +166,28 @@ def test_after_a_recovery_notice_the_next_failure_is_alerted_as_news(db):
     regressed, run = a_try(1, will_retry=False, run="scheduled__d")
     ingest.store([regressed], [run])
     assert dispatch_due(engine, tables, settings, utcnow()).alerted == 1
+
+
+def test_an_alert_says_how_long_its_issue_has_been_failing_and_a_regression_says_so(db):
+    engine, tables, settings, ingest = db
+
+    def alert_text() -> tuple[str, str]:
+        dispatch_due(engine, tables, settings, utcnow())
+        (item,) = delivery.claim(engine, tables, settings, utcnow())
+        delivery.record(engine, tables, settings, [(item, None)], utcnow())
+        body = message_from_bytes(item.message.data, policy=policy.default).get_body(("plain",)).get_content()
+        return item.message.subject, body
+
+    failed, run = a_try(1, will_retry=False, run="scheduled__a")
+    ingest.store([failed], [run])
+    assert "A new issue: the first time this error is seen here." in alert_text()[1]
+    ingest.store([], [run_of(replace(failed, run_id="scheduled__b", end_time=utcnow()), SUCCESS)])
+    dispatch_due(engine, tables, settings, utcnow())
+    (notice,) = delivery.claim(engine, tables, settings, utcnow())
+    delivery.record(engine, tables, settings, [(notice, None)], utcnow())
+    back, _ = a_try(1, will_retry=False, run="scheduled__c")
+    back = replace(back, end_time=utcnow())  # after the success that resolved it
+    ingest.store([back], [run_of(back, FAILED)])
+    subject, body = alert_text()
+    assert subject == "[OtelMon] REGRESSED airflow / etl / load"
+    assert "Regressed: this error had recovered and is back; seen 2 times since" in body

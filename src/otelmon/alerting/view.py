@@ -20,6 +20,7 @@ from otelmon.clock import utcnow
 from otelmon.config import Settings
 from otelmon.email.failure_view import MESSAGE_CHARS, failure_view
 from otelmon.failures.causes import step_causes
+from otelmon.issues.storage import issues_by_fingerprint
 from otelmon.links import dashboard_url
 from otelmon.storage.tables import Tables
 from otelmon.text import clip
@@ -51,13 +52,14 @@ def build_views(conn: Connection, tables: Tables, settings: Settings, alerts: Se
     failure_alerts = [a for a in alerts if a.kind in ("failure", "recovery")]
     heads, members = _load_failures(conn, tables, failure_alerts)
     tries = _load_earlier_tries(conn, tables, list(heads.values()))
+    issues = issues_by_fingerprint(conn, tables, [a.fingerprint for a in failure_alerts if a.fingerprint])
     for alert in alerts:
         try:
             if alert.kind == "summary":
                 out[alert.id] = _summary(conn, tables, settings, alert)
             else:
                 out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []),
-                                         secret, tries)
+                                         secret, tries, issues.get(alert.fingerprint))
         except Exception as exc:  # noqa: BLE001 - one bad alert must not stop the others
             out[alert.id] = exc
     return out
@@ -81,7 +83,7 @@ def _load_failures(conn: Connection, tables: Tables, alerts: Sequence[Any]) -> t
 
 
 def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[Any], secret: bytes | None,
-             tries: dict[int, list[Any]]) -> Built:
+             tries: dict[int, list[Any]], issue: Any | None = None) -> Built:
     others = [r for r in member_rows if r.id != alert.head_failure_id]
     # The steps the head's own exception passed through are not failures of their own (ingest keeps no
     # row for them); they travel in its attributes and lead the causes.
@@ -100,9 +102,12 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
     causes = (earlier + causes)[:MAX_CAUSES]
     if secret is not None and alert.fingerprint:
         links |= action_links(settings, secret, alert.fingerprint)
+    shown_issue = _issue(issue)
+    regressed = shown_issue is not None and shown_issue["state"] == "regressed"
     view = AlertView(
-        alert_id=alert.id, kind="failure",
-        title=failure_title(head, alert.failure_count - 1, head_row.try_number if earlier else None),
+        alert_id=alert.id, kind="failure", issue=shown_issue,
+        title=failure_title(head, alert.failure_count - 1, head_row.try_number if earlier else None,
+                            verb="REGRESSED" if regressed else "FAILED"),
         fingerprint=alert.fingerprint, head=head, causes=causes,
         more_causes=max(len(steps) + len(earlier) + alert.failure_count - 1 - len(causes), 0),
         failure_count=alert.failure_count, suppressed_count=alert.suppressed_count,
@@ -112,6 +117,13 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
         display_timezone=settings.display_timezone,
     )
     return Built(view, [labels])
+
+
+def _issue(row: Any | None) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"state": row.state, "failing_since": row.failing_since, "first_seen": row.first_seen,
+            "consecutive_failed_runs": row.consecutive_failed_runs, "occurrences": row.occurrences}
 
 
 def _load_earlier_tries(conn: Connection, tables: Tables, heads: list[Any]) -> dict[int, list[Any]]:

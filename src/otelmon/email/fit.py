@@ -55,7 +55,8 @@ def last_resort(*, title: str, subject: str, lines: Sequence[str | None], link: 
         "lines": [clip(line, LAST_RESORT_LINE_CHARS) for line in lines if line][:LAST_RESORT_LINES],
         "link": clip(link, LAST_RESORT_LINK_CHARS),
         "link_text": clip(link_text, LAST_RESORT_LINE_CHARS),
-        "limit_kb": message.MAX_EMAIL_BYTES // 1024 if shortened else None,
+        "limit_kb": message.MAX_EMAIL_BYTES // 1024,
+        "shortened": shortened,
     }
     email = build_message(subject=subject, text=render_text("shortened.txt.j2", context),
                           html=render_html("shortened.html.j2", context), mail_from=mail_from,

@@ -69,6 +69,9 @@ class AlertView:
     more_summary_rows: int = 0
     storm_cap: int | None = None
     summary_groups: int = 0  # pipelines (platform/group) among a summary's failures
+    # The failure's issue (docs/design.md "Pipeline runs, issues and the alert policy"): state (new, ongoing,
+    # regressed, resolved), failing_since, consecutive_failed_runs, occurrences, first_seen.
+    issue: dict[str, Any] | None = None
     period_start: datetime | None = None  # a summary's first and last failure
     period_end: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags

@@ -149,7 +149,7 @@ class EmailNotifier:
             context = {
                 "title": "OtelMon alert", "alert_id": view.alert_id, "head": head, "causes": listed,
                 "more_causes": view.more_causes + len(view.causes) - len(listed),
-                "suppressed_count": view.suppressed_count, "display_tz": view.display_timezone,
+                "suppressed_count": view.suppressed_count, "display_tz": view.display_timezone, "issue": view.issue,
                 "repeat_interval": view.repeat_interval_seconds, "links": links,
             }
             email = self._message(view, "alert", context, in_reply_to)
