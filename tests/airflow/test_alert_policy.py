@@ -17,7 +17,7 @@ from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
 from tests.harness.otlp_sinks import HttpTraceSink
 from tests.harness.smtp import SmtpSink
-from tests.harness.vendors.slack import Slack
+from tests.harness.vendors.slack import TOKEN, Slack
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.slow
@@ -25,7 +25,6 @@ pytestmark = pytest.mark.slow
 RETRY_TRANSFORM = {"dag_id": "example_etl", "conf": {"outcome": "retry", "target": "transform"}}
 FAIL_LOAD = {"dag_id": "example_etl", "conf": {"outcome": "fail", "target": "load"}}
 SUCCEED = {"dag_id": "example_etl", "conf": {"outcome": "succeed"}}
-TOKEN = "xoxb-airflow-test-token"
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +77,7 @@ def test_retries_recovery_and_regression_through_airflow(airflow_home: AirflowHo
     (alert,) = smtp.wait_for(1)
     assert alert.message["Subject"] == "[OtelMon] FAILED airflow / example_etl / load after 2 tries"
     text = alert.message.get_body(("plain",)).get_content()
-    assert "load failed on demand (outcome=fail, try 2)" in text and "load (try 1)" in text
+    assert "Try:       2" in text and "example_etl / load (try 1): " in text
     first_post = wait_until(lambda: posts(slack), what="the Slack alert")[0]
     assert "after 2 tries" in first_post["text"] and "thread_ts" not in first_post
 
