@@ -191,3 +191,52 @@ def test_an_alert_says_how_long_its_issue_has_been_failing_and_a_regression_says
     subject, body = alert_text()
     assert subject == "[OtelMon] REGRESSED airflow / etl / load"
     assert "Regressed: this error had recovered and is back; seen 2 times since" in body
+
+
+def test_two_replicas_settle_a_held_try_and_announce_a_recovery_once_each(mariadb_url):
+    """Replicas dispatch side by side on MariaDB (row locks, SKIP LOCKED): each held try is settled by one
+    of them, each recovery announced by one."""
+    import threading
+
+    engine, tables, settings = open_db(mariadb_url, alert_recipients=[TEAM])
+    try:
+        ingest = FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
+        held = []
+        for n in range(40):
+            failed, run = a_try(1, will_retry=True, run=f"scheduled__{n}")
+            held.append(failed)
+            ingest.store([failed], [run])
+        dispatch_due(engine, tables, settings, utcnow())
+        ingest.store([], [run_of(f, SUCCESS, number=2) for f in held[:20]])
+        last = [a_try(2, will_retry=False, run=f"scheduled__{n}") for n in range(20, 40)]
+        ingest.store([f for f, _ in last], [r for _, r in last])
+        totals: list = []
+        barrier = threading.Barrier(2)
+
+        def replica() -> None:
+            barrier.wait()
+            totals.append(dispatch_due(engine, tables, settings, utcnow()))
+
+        threads = [threading.Thread(target=replica) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sum(s.settled for s in totals) == 40 and sum(s.alerted for s in totals) == 1  # one fingerprint
+        assert sorted(set(outbox_states(engine, tables))) == ["alerted", "recovered", "superseded", "suppressed"]
+
+        (alert,) = delivery.claim(engine, tables, settings, utcnow())
+        delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+        success = replace(held[0], run_id="scheduled__next", end_time=utcnow())
+        ingest.store([], [run_of(success, SUCCESS)])
+        totals.clear()
+        barrier.reset()
+        threads = [threading.Thread(target=replica) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert sum(s.recoveries for s in totals) == 1
+        assert [r.kind for r in alerts(engine, tables)] == ["failure", "recovery"]
+    finally:
+        engine.dispose()
