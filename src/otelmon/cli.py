@@ -117,6 +117,8 @@ def build_parser() -> argparse.ArgumentParser:
     register_digest(commands)
     from otelmon.alerting.commands import register as register_alerts
     register_alerts(commands)
+    from otelmon.issues.command import register as register_issues
+    register_issues(commands)
     return parser
 
 
