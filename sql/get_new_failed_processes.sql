@@ -19,9 +19,22 @@ SELECT
     f.start_time,
     f.end_time,
     -- The immediate alert's fate (new, alerted, suppressed, held, summarized); NULL with alerts off.
-    o.state AS alert_state
+    o.state AS alert_state,
+    -- The issue of the failure's fingerprint now (new, ongoing, resolved, regressed) and since when it fails.
+    i.state AS issue_state,
+    i.failing_since AS failing_since,
+    i.consecutive_failed_runs AS consecutive_failed_runs,
+    -- Recovered after retry: a try that was to be retried, and a later try of the same run succeeded
+    -- (ix_runs_pipeline finds the run's tries).
+    CASE WHEN f.will_retry = 1 AND f.run_id IS NOT NULL AND EXISTS (
+        SELECT 1 FROM runs AS r
+        WHERE r.platform = f.platform AND r.group_name = f.group_name AND r.process_name = f.process_name
+          AND r.run_id = f.run_id AND r.outcome = 'success' AND r.try_number > f.try_number
+          AND r.end_time >= f.end_time
+    ) THEN 1 ELSE 0 END AS recovered
 FROM failures AS f
 LEFT JOIN alert_outbox AS o ON o.failure_id = f.id
+LEFT JOIN issues AS i ON i.fingerprint = f.fingerprint
 WHERE f.digest_id IS NULL
   AND f.end_time >= :window_start
 ORDER BY f.end_time DESC, f.id DESC

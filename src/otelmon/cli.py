@@ -120,6 +120,9 @@ def build_parser() -> argparse.ArgumentParser:
     from otelmon.silences.commands import register as register_silences
 
     register_silences(commands)
+    from otelmon.issues.command import register as register_issues
+
+    register_issues(commands)
     return parser
 
 

@@ -86,6 +86,12 @@ class Settings(BaseSettings):
     # server takes ~100 ms a message, so several send side by side.
     smtp_max_connections: int = Field(4, ge=1, le=32)
 
+    # --- Retention -----------------------------------------------------------------------------
+    # Failures and runs older than this are deleted by the API (issues, alerts and digests are kept); 0 keeps all.
+    retention_days: float = Field(30, ge=0)
+    # How often the API prunes (a pass also runs at start).
+    retention_interval_seconds: float = Field(3600, gt=0)
+
     # --- Immediate alerts --------------------------------------------------------------------
     alerts_enabled: bool = True
     # Receivers (email, Slack, Teams, ...) and routes (alerting/notify_config.py); unset: the two below.

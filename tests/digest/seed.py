@@ -11,6 +11,7 @@ from otelmon.alerting.outbox import enqueue_created
 from otelmon.clock import utcnow
 from otelmon.failures.model import Failure
 from otelmon.ingest import FailureIngestor
+from otelmon.runs.model import Run
 from otelmon.storage.tables import Tables
 
 
@@ -25,11 +26,11 @@ def failure(process: str, *, ended_ago: timedelta = timedelta(hours=1), group: s
     )
 
 
-def store(engine: Engine, failures: list[Failure]) -> list[int]:
-    """Stores ``failures``; their ids, in order."""
+def store(engine: Engine, failures: list[Failure], runs: list[Run] = ()) -> list[int]:
+    """Stores ``failures`` (and ``runs``); the failures' ids, in order."""
     tables = Tables.reflect(engine)
     ingestor = FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
-    ingestor.store(failures)
+    ingestor.store(failures, runs)
     f = tables.failures
     with engine.connect() as conn:
         ids = dict(conn.execute(select(f.c.identity_key, f.c.id)).all())

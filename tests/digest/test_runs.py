@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ from sqlalchemy import text
 
 from otelmon.digest.run import NoRecipients, preview, run_digest
 from otelmon.digest.send import DigestSendError
+from otelmon.runs.model import Run
 from otelmon.storage.installation import ensure_installation_id
 from tests.digest.conftest import TEAM, options
 from tests.digest.locks import wait_for_lock_waits
@@ -207,3 +209,22 @@ def test_a_digest_the_server_keeps_refusing_is_given_up_and_its_failures_go_into
     (mail,) = smtp.wait_for(1)
     assert "refused_twice" in text_part(mail.message)
     assert [d["state"] for d in digests(engine)] == ["given_up", "sent"]
+
+
+def test_issue_states_are_shown_and_tries_recovered_by_a_retry_have_their_own_section(engine, settings, smtp):
+    flaky = dataclasses.replace(failure("flaky", message="source not ready"), will_retry=True)
+    success = Run(platform=flaky.platform, group=flaky.group, process=flaky.process, run_id=flaky.run_id,
+                  try_number=2, start_time=flaky.end_time, end_time=flaky.end_time + timedelta(seconds=5),
+                  outcome="success")
+    broken = failure("broken", message="disk full")
+    store(engine, [flaky, broken], [success])
+
+    result = run_digest(engine, settings, options(), owner="run-1")
+    assert result.sent is not None and result.sent.failure_count == 2
+    (mail,) = smtp.wait_for(1)
+    body = text_part(mail.message)
+    sections, recovered = body.split("== Recovered after retry: 1 try failed")
+    assert "- broken (try 1)" in sections and "Issue: new, failing since" in sections and "- flaky" not in sections
+    assert "/ flaky (try 1), run " in recovered and "source not ready" in recovered and "broken" not in recovered
+    html = mail.message.get_body(("html",)).get_content()
+    assert "Recovered after retry" in html and ">new</span>" in html

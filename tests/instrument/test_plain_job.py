@@ -181,3 +181,30 @@ def test_the_last_lines_a_failing_job_logged_reach_the_api_and_the_email_masked_
     assert "password=*** refused once" in plain and "row 7: <script>alert(1)</script> & more" in plain
     assert "row 7: &lt;script&gt;alert(1)&lt;/script&gt; &amp; more" in html and "<script>" not in html
     assert "postgresql://etl:***@db.internal:5432/sales" in html
+
+
+def test_a_job_retried_by_its_runner_marks_the_failed_try_and_its_success_resolves_the_issue(api, sink, tmp_path):
+    script = tmp_path / "sync_accounts.py"
+    script.write_text(
+        "import os\n"
+        "import trace_log\n"
+        "\n"
+        "@trace_log.traced\n"
+        "def sync():\n"
+        "    if os.environ['OTELMON_TRY_NUMBER'] == '1':\n"
+        "        raise ConnectionError('crm not reachable')\n"
+        "\n"
+        "sync()\n",
+        encoding="utf-8")
+    # What a retrying wrapper (a cron helper, a systemd unit with Restart=) says about each try.
+    first = run_job(script, job_env(sink.url, OTELMON_RUN_ID="r1", OTELMON_TRY_NUMBER="1", OTELMON_WILL_RETRY="true"))
+    assert first.returncode == 1
+    sink.received.wait_for(lambda got: len(got) >= 1, 30, "the failed try's span")
+    second = run_job(script, job_env(sink.url, OTELMON_RUN_ID="r1", OTELMON_TRY_NUMBER="2"))
+    assert second.returncode == 0, second.stderr
+    sink.received.wait_for(lambda got: len(got) >= 2, 30, "the successful try's span")
+
+    [row] = failures(api)
+    assert (row["process"], row["try_number"], row["will_retry"]) == ("sync", 1, True)
+    [issue] = httpx.get(f"{api.url}/api/v1/issues", timeout=10).raise_for_status().json()["items"]
+    assert (issue["state"], issue["last_run_outcome"], issue["consecutive_failed_runs"]) == ("resolved", "success", 0)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
 from collections.abc import Callable
 
 import httpx
@@ -111,3 +115,22 @@ def test_an_older_success_delivered_late_resolves_nothing(api: ApiServer):
     send(f"{api.url}/v1/traces", early_success)  # a collector queue draining out of order
     [issue] = issues(api)
     assert issue["state"] == "new"
+
+
+def test_the_issues_command_lists_them_from_the_database(api: ApiServer, database_url: str, tmp_path):
+    factory = SpanFactory("airflow")
+    factory.failing("load", try_of("r1", 1), exc=ValueError("bad row"))
+    factory.failing("other", {**try_of("r1", 1), "otelmon.process": "other"}, exc=KeyError("id"))
+    factory.ok("other", {**try_of("r2", 1), "otelmon.process": "other"})
+    send(f"{api.url}/v1/traces", factory.take())
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTELMON_")}
+    done = subprocess.run([sys.executable, "-m", "otelmon.cli", "issues", "--state", "new"], cwd=tmp_path,
+                          env={**env, "OTELMON_DATABASE_URL": database_url}, capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("database: ")
+    assert re.fullmatch(r"#\d+ new {7}airflow / nightly / load: ValueError", lines[1]), lines
+    assert "1 occurrence(s)" in lines[2] and "failing since" in lines[2] and "1 failed run(s) in a row" in lines[2]
+    assert "other" not in done.stdout  # resolved

@@ -73,6 +73,17 @@ def seeded(stack_db: StackDatabase) -> StackDatabase:
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             _rows(),
         )
+        # One issue per seeded fingerprint: resolved, new, ongoing (failing since 40 min), regressed.
+        cur.executemany(
+            "INSERT INTO issues (fingerprint, pipeline_key, state, platform, group_name, process_name, error_type,"
+            " first_seen, last_seen, occurrences, consecutive_failed_runs, failing_since, resolved_at,"
+            " last_run_outcome, state_changed_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [(row[1], row[1], state, row[2], row[3], row[4], row[12], row[16], row[16], 1, runs,
+              None if state == "resolved" else NOW - timedelta(minutes=40), NOW if state == "resolved" else None,
+              "success" if state == "resolved" else "failed", NOW)
+             for row, (state, runs) in zip(_rows(), [("resolved", 0), ("new", 1), ("ongoing", 3), ("regressed", 1)],
+                                           strict=True)],
+        )
         cur.execute("SELECT MIN(id) FROM failures")
         (head,) = cur.fetchone()
         cur.execute(
@@ -134,3 +145,20 @@ def test_time_filter_excludes_failures_outside_the_range(seeded: StackDatabase) 
         cur.execute(expand_sql(query.text, NOW - timedelta(minutes=25), NOW, SELECTIONS["all"]))
         (count,) = cur.fetchone()
     assert count == 2
+
+
+def test_recent_failures_show_their_issue_and_the_issues_panel_lists_open_ones_first(seeded: StackDatabase) -> None:
+    recent = next(q for q in SQL_QUERIES if q.panel == "Recent failures")
+    issues = next(q for q in SQL_QUERIES if q.panel == "Issues")
+    with seeded.reader() as conn, conn.cursor(pymysql.cursors.DictCursor) as cur:
+        cur.execute(expand_sql(recent.text, *RANGE, SELECTIONS["one"]))
+        assert [(r["process"], r["issue"]) for r in cur.fetchall()] == [
+            ("load", "resolved"), ("load", "new"), ("extract", "ongoing")]
+        cur.execute(expand_sql(issues.text, *RANGE, SELECTIONS["all"]))
+        rows = cur.fetchall()
+        assert [(r["state"], r["process"]) for r in rows] == [
+            ("regressed", "ExecuteScript"), ("new", "load"), ("ongoing", "extract"), ("resolved", "load")]
+        assert rows[2]["failed_runs_in_a_row"] == 3 and rows[2]["failing_since"] is not None
+        # A resolved issue last seen before the range is left out; open ones stay whatever the range.
+        cur.execute(expand_sql(issues.text, NOW - timedelta(minutes=5), NOW, SELECTIONS["all"]))
+        assert [r["state"] for r in cur.fetchall()] == ["regressed", "new", "ongoing"]

@@ -32,8 +32,9 @@ def _states() -> tuple[str, ...]:
     return STATES
 
 
-def _open():
-    """The engine and tables of the configured database, said aloud; None (and a message) if it has none."""
+def open_database():
+    """The engine and tables of the configured database, said aloud; None (and a message) if it has none.
+    Shared by the commands that read the database directly (``otelmon issues`` too)."""
     from otelmon.config import get_settings
     from otelmon.storage.database import create_db_engine
     from otelmon.storage.location import describe, missing_sqlite_file
@@ -64,7 +65,7 @@ open_database = _open  # the other commands that work on the database (otelmon s
 def _list(args: argparse.Namespace) -> int:
     from otelmon.alerting.history import read_history
 
-    opened = _open()
+    opened = open_database()
     if opened is None:
         return 1
     engine, tables = opened
@@ -93,7 +94,7 @@ def _list(args: argparse.Namespace) -> int:
 def _transition(args: argparse.Namespace) -> int:
     from otelmon.alerting import admin
 
-    opened = _open()
+    opened = open_database()
     if opened is None:
         return 1
     engine, tables = opened

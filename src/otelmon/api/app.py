@@ -16,6 +16,7 @@ from otelmon.api.responses import PROTECTED
 from otelmon.api.routes import actions, alerts, failures, health, issues, landing, otlp, receivers, silences
 from otelmon.api.runtime import Runtime
 from otelmon.config import Settings, get_settings
+from otelmon.storage.retention import Pruner
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -30,9 +31,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             worker = AlertWorker(runtime.engine, runtime.tables, settings, runtime.metrics, runtime.router)
             worker.start()
         app.state.alert_worker = worker
+        pruner = None
+        if settings.retention_days > 0:
+            pruner = Pruner(runtime.engine, runtime.tables, settings.retention_days,
+                            settings.retention_interval_seconds)
+            pruner.start()
         try:
             yield
         finally:
+            if pruner is not None:
+                await pruner.stop()
             if worker is not None:
                 await worker.stop()
             await run_in_threadpool(runtime.close)

@@ -95,7 +95,19 @@ def _row_view(row: Any, settings: Settings, text: TextLimits) -> dict[str, Any]:
     state = row.alert_state
     view["alert_label"] = ALERT_LABELS.get(state or "", "")
     view["suppressed"] = state == SUPPRESSED
+    # The issue of the failure's fingerprint, now: new, ongoing, regressed (or resolved since).
+    mapping = row._mapping
+    view["issue_state"] = mapping.get("issue_state")
+    failing_since = mapping.get("failing_since")
+    view["failing_since"] = (f"failing since {failing_since:%Y-%m-%d %H:%M} UTC, "
+                             f"{mapping.get('consecutive_failed_runs') or 0} failed run(s) in a row"
+                             if failing_since is not None and view["issue_state"] != "resolved" else "")
     return view
+
+
+def recovered_after_retry(row: Any) -> bool:
+    """A try that was to be retried, and a later try of the same run succeeded."""
+    return bool(row._mapping.get("recovered"))
 
 
 def _error_key(row: Any) -> tuple[str, str]:
@@ -127,9 +139,12 @@ class DigestContent:
         name = self._name
         self.window_start, self.window_end = window_start, window_end
         self.by_group: dict[tuple[str, str], list[Any]] = {}
+        self.recovered = [row for row in rows if recovered_after_retry(row)]
         errors: Counter[tuple[str, str]] = Counter()
         error_groups: dict[tuple[str, str], set[tuple[str, str]]] = {}
         for row in rows:
+            if recovered_after_retry(row):
+                continue  # listed in their own section: nobody needs to act on them
             group = (row.platform, row.group_name)
             self.by_group.setdefault(group, []).append(row)
             key = _error_key(row)
@@ -183,8 +198,12 @@ class DigestContent:
             }
             (sections if share else unlisted).append(section)
         listed = sum(len(s["rows"]) for s in sections)
+        recovered = [_row_view(r, self.settings, self.text) for r in self.recovered[:row_limit]]
+        listed += len(recovered)
         return {
             **self.summary,
+            "recovered": recovered,
+            "recovered_total": len(self.recovered),
             "sections": sections,
             "listed": listed,
             "not_listed": len(self.rows) - listed,

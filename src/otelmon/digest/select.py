@@ -19,7 +19,8 @@ def new_failures_query() -> TextClause:
     return (
         text(read_query(QUERY_FILE))
         .bindparams(bindparam("window_start", type_=DateTime()))
-        .columns(id=Integer(), try_number=Integer(), start_time=DateTime(), end_time=DateTime())
+        .columns(id=Integer(), try_number=Integer(), start_time=DateTime(), end_time=DateTime(),
+                 failing_since=DateTime(), recovered=Integer())
     )
 
 

@@ -3,11 +3,13 @@ report outside Airflow.
 
 Each value, first match wins: the argument given to ``@traced``, ``trace_log.configure(...)``, the
 environment (``OTELMON_PLATFORM``, ``OTELMON_GROUP``, ``OTELMON_PROCESS``, ``OTELMON_RUN_ID``,
-``OTELMON_TRY_NUMBER``), then a default: platform = the service name (``OTEL_SERVICE_NAME`` or
-``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``) or ``python``; group = the script (or the module run with
-``python -m``); process = the function's name (the outermost step's for ``step()`` alone); run id = one per
-process start; try number 1. An owner and tags (``OTELMON_OWNER``, ``OTELMON_TAGS`` comma-separated), for routes
-to receivers, are set only when given.
+``OTELMON_TRY_NUMBER``, ``OTELMON_WILL_RETRY``), then a default: platform = the service name
+(``OTEL_SERVICE_NAME`` or ``service.name`` in ``OTEL_RESOURCE_ATTRIBUTES``) or ``python``; group = the
+script (or the module run with ``python -m``); process = the function's name (the outermost step's for
+``step()`` alone); run id = one per process start; try number 1; will_retry false (set it when whatever
+runs the job tries again after a failure: the failure is then a try that will be retried, which alerting
+may hold). An owner and tags (``OTELMON_OWNER``, ``OTELMON_TAGS`` comma-separated), for routes to
+receivers, are set only when given.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ ENV = {
     "try_number": "OTELMON_TRY_NUMBER",
     "owner": "OTELMON_OWNER",
     "tags": "OTELMON_TAGS",
+    "will_retry": "OTELMON_WILL_RETRY",
 }
 _UNNAMED_SERVICE_PREFIX = "unknown_service"
 
-_configured: dict[str, str | int | tuple[str, ...]] = {}
+_configured: dict[str, str | int | bool | tuple[str, ...]] = {}
 _lock = threading.Lock()
 _process_run_id: str | None = None
 
@@ -46,7 +49,7 @@ _process_run_id: str | None = None
 def configure(*, platform: str | None = None, group: str | None = None, process: str | None = None,
               run_id: str | None = None, try_number: int | None = None, owner: str | None = None,
               tags: Iterable[str] | None = None, log_tail_lines: int | None = None,
-              log_tail_bytes: int | None = None) -> None:
+              log_tail_bytes: int | None = None, will_retry: bool | None = None) -> None:
     """Set this process's defaults for every ``@traced`` call and ``step()`` outside Airflow; a value left
     out (None) keeps what was set before. Arguments of ``@traced`` still win. ``owner`` and ``tags`` go on
     the spans for routes that match on them.
@@ -64,6 +67,10 @@ def configure(*, platform: str | None = None, group: str | None = None, process:
         if isinstance(try_number, bool) or not isinstance(try_number, int) or try_number < 1:
             raise ValueError(f"trace_log.configure: try_number must be a positive integer, got {try_number!r}")
         _configured["try_number"] = try_number
+    if will_retry is not None:
+        if not isinstance(will_retry, bool):
+            raise ValueError(f"trace_log.configure: will_retry must be True or False, got {will_retry!r}")
+        _configured["will_retry"] = will_retry
     if tags is not None:
         if isinstance(tags, str) or not all(isinstance(tag, str) for tag in tags):
             raise ValueError(f"trace_log.configure: tags must be a list of strings, got {tags!r}")
@@ -78,7 +85,7 @@ def reset() -> None:
 
 def job_identity(default_process: str, *, platform: str | None = None, group: str | None = None,
                  process: str | None = None, run_id: str | None = None,
-                 try_number: int | None = None) -> Identity:
+                 try_number: int | None = None, will_retry: bool | None = None) -> Identity:
     return Identity(
         platform=platform or _setting("platform") or _service_name() or DEFAULT_PLATFORM,
         group=group or _setting("group") or _program_name(),
@@ -87,7 +94,15 @@ def job_identity(default_process: str, *, platform: str | None = None, group: st
         try_number=try_number if try_number is not None else _try_number(),
         owner=_setting("owner"),
         tags=_configured_tags(),
+        will_retry=will_retry if will_retry is not None else _will_retry(),
     )
+
+
+def _will_retry() -> bool:
+    configured = _configured.get("will_retry")
+    if isinstance(configured, bool):
+        return configured
+    return os.environ.get(ENV["will_retry"], "").strip().lower() in ("1", "true", "yes")
 
 
 def _configured_tags() -> tuple[str, ...]:

@@ -30,6 +30,8 @@ class Identity:
     try_number: int | None = None
     owner: str | None = None
     tags: tuple[str, ...] = ()
+    # Whether the job's scheduler tries again if this try fails; said on a failing try's span only.
+    will_retry: bool = False
 
     def attributes(self) -> dict[str, Any]:
         attrs: dict[str, Any] = {k.PLATFORM: self.platform, k.GROUP: self.group, k.PROCESS: self.process}

@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 from opentelemetry.trace import Span
 
+from otelmon.failures.attributes import WILL_RETRY
 from otelmon.instrument import airflow, log_tail
 from otelmon.instrument.job import job_identity
 from otelmon.instrument.owner import Owner, current_owner, fail, is_control_flow, owner_context, step_under
@@ -32,22 +33,24 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 def traced(fn: F | None = None, *, name: str | None = None, platform: str | None = None,
            group: str | None = None, process: str | None = None, run_id: str | None = None,
-           try_number: int | None = None) -> Any:
+           try_number: int | None = None, will_retry: bool | None = None) -> Any:
     """Decorate a function so each call is a span that reports its failure to OtelMon.
 
     Outside Airflow the outermost call is one try of a plain job, identified by the arguments here, then
-    ``configure()``, the ``OTELMON_*`` variables and the defaults (see ``job``); a traced function called
+    ``configure()``, the ``OTELMON_*`` variables and the defaults (see ``job``; ``will_retry=True``: whatever
+    runs the job tries again if this call fails, so its failure is marked as one that will be retried); a
+    traced function called
     from inside another traced call or a step is a step of that try. Inside an Airflow task (below
     ``@task``) the task try is the identity and these arguments are ignored.
     """
     if fn is None:
         return functools.partial(traced, name=name, platform=platform, group=group, process=process,
-                                 run_id=run_id, try_number=try_number)
+                                 run_id=run_id, try_number=try_number, will_retry=will_retry)
     if hasattr(fn, "override") and hasattr(fn, "function"):
         raise TypeError("@traced goes below @task (it decorates the task's function, not the task)")
     label = name or fn.__qualname__
     explicit = {"platform": platform, "group": group, "process": process, "run_id": run_id,
-                "try_number": try_number}
+                "try_number": try_number, "will_retry": will_retry}
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -130,6 +133,8 @@ def _owned(tracer: trace.Tracer, name: str, identity: Identity, parent: Context 
         if not is_control_flow(exc):
             failed = True
             try:
+                if identity.will_retry:
+                    span.set_attribute(WILL_RETRY, True)
                 fail(owner, exc)
             except Exception:  # noqa: BLE001 - the job's own exception is the one to raise
                 log.exception("OtelMon could not record the failure of %s", name)

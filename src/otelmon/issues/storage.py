@@ -90,12 +90,15 @@ def track(conn: Connection, tables: Tables, ingest_ids: list[str], now: datetime
         ]
         conn.execute(_insert_absent(conn.dialect.name, t), placeholders)
     pipelines = sorted({pipeline_key(s.platform, s.group_name, s.process_name) for s in successes})
+    # One locking read per index (the unique fingerprint, ix_issues_pipeline): an OR of both would scan.
     wanted = []
     if fresh:
         wanted.append(t.c.fingerprint.in_(sorted(fresh)))
     if pipelines:
         wanted.append(and_(t.c.pipeline_key.in_(pipelines), t.c.state.in_(OPEN)))
-    found = conn.execute(select(t).where(or_(*wanted)).order_by(t.c.id).with_for_update()).all()
+    found_by_id = {row.id: row for condition in wanted
+                   for row in conn.execute(select(t).where(condition).order_by(t.c.id).with_for_update())}
+    found = [found_by_id[key] for key in sorted(found_by_id)]
     ids = {row.fingerprint: row.id for row in found}
     before: dict[str, Issue | None] = {
         row.fingerprint: None if row.occurrences == 0 else _issue(row) for row in found}
