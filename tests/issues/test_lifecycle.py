@@ -60,3 +60,12 @@ def test_events_out_of_order_do_not_undo_what_later_ones_said():
     assert (late.state, late.occurrences, late.resolved_at, late.last_seen) == (RESOLVED, 2, at(20), at(15))
     older = on_failure(issue, failure(2, failure_id=9, error_type="Other"), NOW)
     assert (older.first_seen, older.last_seen, older.last_failure_id) == (at(2), at(10), 1)
+
+
+def test_a_regression_stays_regressed_through_the_rest_of_its_run():
+    resolved = on_success(on_failure(None, failure(0), NOW), at(10), NOW)
+    retried = on_failure(resolved, failure(20, will_retry=True), NOW)
+    assert (retried.state, retried.consecutive_failed_runs) == (REGRESSED, 0)
+    last_try = on_failure(retried, failure(21), NOW)
+    assert (last_try.state, last_try.consecutive_failed_runs) == (REGRESSED, 1)
+    assert on_failure(last_try, failure(40), NOW).state == ONGOING

@@ -59,7 +59,6 @@ def open_database():
     return None
 
 
-open_database = _open  # the other commands that work on the database (otelmon silence) share it
 
 
 def _list(args: argparse.Namespace) -> int:

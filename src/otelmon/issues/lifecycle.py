@@ -78,9 +78,13 @@ def on_failure(issue: Issue | None, failure: FailureSeen, now: datetime) -> Issu
             return seen  # older than the success that resolved it: that success still stands
         return dataclasses.replace(seen, state=REGRESSED, consecutive_failed_runs=failed_runs, failing_since=at,
                                    resolved_at=None, state_changed_at=now)
-    changed = issue.state != ONGOING
+    runs = issue.consecutive_failed_runs + failed_runs
+    # A regression stays "regressed" through the rest of the run that brought it back (its first try may
+    # have been one the scheduler retried): it is ongoing once a second run fails.
+    state = REGRESSED if issue.state == REGRESSED and runs < 2 else ONGOING
+    changed = issue.state != state
     return dataclasses.replace(
-        seen, state=ONGOING, consecutive_failed_runs=issue.consecutive_failed_runs + failed_runs,
+        seen, state=state, consecutive_failed_runs=runs,
         failing_since=min(issue.failing_since, at) if issue.failing_since else at,
         state_changed_at=now if changed else issue.state_changed_at)
 
