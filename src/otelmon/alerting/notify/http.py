@@ -73,7 +73,9 @@ async def post(client: httpx.AsyncClient, url: str, *, json_body: Any = None, co
         response = await client.send(request, stream=True)
         try:
             body = bytearray()
-            async for chunk in response.aiter_raw():
+            # Decoded: a vendor or proxy may gzip its answer (the client asks for it), and a JSON check
+            # on compressed bytes would take a delivered message for a failure.
+            async for chunk in response.aiter_bytes():
                 body += chunk
                 if len(body) >= MAX_RESPONSE_BYTES:
                     break
