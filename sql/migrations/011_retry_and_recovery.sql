@@ -13,3 +13,7 @@ CREATE INDEX IF NOT EXISTS ix_runs_run ON runs (run_id, try_number);
 
 -- The alert of a run's last try lists the run's earlier tries.
 CREATE INDEX IF NOT EXISTS ix_failures_run ON failures (run_id, try_number);
+
+-- Recovery notices: the alerts of a fingerprint not yet answered, and those a notice answers.
+CREATE INDEX IF NOT EXISTS ix_alerts_fingerprint_recovery ON alerts (fingerprint, recovered_by, created_at);
+CREATE INDEX IF NOT EXISTS ix_alerts_recovered_by ON alerts (recovered_by);

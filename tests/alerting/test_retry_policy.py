@@ -240,3 +240,32 @@ def test_two_replicas_settle_a_held_try_and_announce_a_recovery_once_each(mariad
         assert [r.kind for r in alerts(engine, tables)] == ["failure", "recovery"]
     finally:
         engine.dispose()
+
+
+def test_a_held_trace_is_decided_as_one_also_its_steps_that_do_not_know_their_run(db):
+    engine, tables, settings, ingest = db
+    task, run = a_try(1, will_retry=True)
+    step = replace(failure("load.parse", group="etl"), trace_id=task.trace_id, run_id=None, try_number=None,
+                   will_retry=True, parent_span_id=task.span_id)
+    ingest.store([task, step], [run])
+    dispatch_due(engine, tables, settings, utcnow())
+    assert outbox_states(engine, tables) == ["retrying", "retrying"]
+    ingest.store([], [run_of(task, SUCCESS, number=2)])
+    later = utcnow() + timedelta(seconds=settings.alert_retry_hold_seconds + 1)  # past the deadline too
+    dispatch_due(engine, tables, settings, later)
+    assert outbox_states(engine, tables) == ["recovered", "recovered"]
+    assert alerts(engine, tables) == []
+
+
+def test_a_recovery_waits_for_an_alert_of_its_fingerprint_still_on_its_way(db):
+    engine, tables, settings, ingest = db
+    failed, run = a_try(1, will_retry=False, run="scheduled__a")
+    ingest.store([failed], [run])
+    dispatch_due(engine, tables, settings, utcnow())
+    (alert,) = delivery.claim(engine, tables, settings, utcnow())
+    delivery.record(engine, tables, settings, [(alert, RuntimeError("SMTP down"))], utcnow())  # retried later
+    ingest.store([], [run_of(replace(failed, run_id="scheduled__b", end_time=utcnow()), SUCCESS)])
+    assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 0
+    (again,) = delivery.claim(engine, tables, settings, utcnow() + timedelta(hours=1))
+    delivery.record(engine, tables, settings, [(again, None)], utcnow())
+    assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1

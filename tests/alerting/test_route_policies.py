@@ -83,3 +83,15 @@ def test_without_route_policies_alerts_are_not_tied_to_a_route(database_url):
         assert routes_of_alerts(engine, tables) == {None: 3}
     finally:
         engine.dispose()
+
+
+def test_routes_that_all_set_the_same_policy_of_their_own_still_get_it(tmp_path):
+    from otelmon.config import Settings
+
+    (tmp_path / "notify.yaml").write_text(
+        "receivers:\n  - name: ops\n    email: [ops@example.com]\n"
+        "routes:\n  - match: {group: '*'}\n    receiver: ops\n    repeat_interval: 0s\n")
+    settings = Settings(notify_config=tmp_path / "notify.yaml")
+    assert Router.from_settings(settings).policies_vary()
+    legacy = Settings(alert_recipients=["ops@example.com"])
+    assert not Router.from_settings(legacy).policies_vary()

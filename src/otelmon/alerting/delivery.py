@@ -79,6 +79,9 @@ class Claimed:
     thread: str | None = None  # the first message of the thread this one joins
     permanent: bool = False  # ``error`` cannot go away by retrying (the target left the configuration)
     title: str | None = None
+    # The lease this claim wrote: an outcome is recorded only while the row still carries it (another sender
+    # that took the delivery over after the lease ran out wrote its own).
+    lease_until: datetime | None = None
 
 
 def lease_expired(item: Claimed, settings: Settings) -> bool:
@@ -130,7 +133,7 @@ def claim(engine: Engine, tables: Tables, settings: Settings, now: datetime, lim
         alert = alerts[row.alert_id]
         item = Claimed(row.alert_id, alert.kind, row.attempts + 1, None, claimed_at=claimed_at, delivery_id=row.id,
                        receiver=row.receiver, integration=row.integration, target=row.target,
-                       thread=threads.get(row.id))
+                       thread=threads.get(row.id), lease_until=lease_until)
         view = built.get(row.alert_id)
         target = notifiers.target(row.receiver, row.integration, row.target)
         if target is None:
@@ -320,14 +323,17 @@ def record(engine: Engine, tables: Tables, settings: Settings,
                 values |= {"state": PENDING, "next_attempt_at": now + timedelta(seconds=wait)}
             else:
                 values["state"] = FAILED
-            # Conditional: a delivery cancelled meanwhile stays cancelled.
-            conn.execute(update(d).where(d.c.id == item.delivery_id, d.c.state == SENDING).values(**values))
+            # Conditional: a delivery cancelled meanwhile stays cancelled, and one another sender took over
+            # (this claim's lease ran out) is that sender's to record.
+            conn.execute(update(d).where(d.c.id == item.delivery_id, d.c.state == SENDING,
+                                         d.c.lease_until == item.lease_until).values(**values))
             stats.outcomes.append((item.integration, "retry" if retry else "failed"))
         if delivered:
             references = {i: ref[:255] for i, (_, ref) in delivered.items() if ref}
             threads = {i: (item.thread or ref)[:255] for i, (item, ref) in delivered.items() if item.thread or ref}
+            # The vendor has the message, whoever holds the row now: recorded unless it was settled already.
             conn.execute(
-                update(d).where(d.c.id.in_(list(delivered)))
+                update(d).where(d.c.id.in_(list(delivered)), d.c.state.in_([SENDING, PENDING]))
                 .values(state=SENT, sent_at=now, lease_until=None, last_error=None,
                         reference=case(references, value=d.c.id, else_=None) if references else None,
                         thread=case(threads, value=d.c.id, else_=None) if threads else None)
@@ -425,10 +431,11 @@ def release(engine: Engine, tables: Tables, items: list[Claimed]) -> None:
         return
     d = tables.alert_deliveries
     with engine.begin() as conn:
-        conn.execute(
-            update(d).where(d.c.id.in_([i.delivery_id for i in items]), d.c.state == SENDING)
-            .values(state=PENDING, attempts=d.c.attempts - 1, lease_until=None)
-        )
+        for item in items:  # only while the row still carries this claim's lease
+            conn.execute(
+                update(d).where(d.c.id == item.delivery_id, d.c.state == SENDING, d.c.lease_until == item.lease_until)
+                .values(state=PENDING, attempts=d.c.attempts - 1, lease_until=None)
+            )
         _mirror(conn, tables, sorted({i.alert_id for i in items}))
 
 

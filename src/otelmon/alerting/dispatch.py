@@ -350,15 +350,14 @@ def settle_retries(conn: Connection, tables: Tables, now: datetime) -> int:
     hold deadline that passes with no later try sends them on as alerts after all. Returns how many settled."""
     ob, f, r = tables.alert_outbox, tables.failures, tables.runs
     held = conn.execute(
-        select(ob.c.failure_id, ob.c.due_at).where(ob.c.state == RETRYING)
+        select(ob.c.failure_id, ob.c.group_key, ob.c.due_at).where(ob.c.state == RETRYING)
         .order_by(ob.c.due_at).limit(_SETTLE_BATCH).with_for_update(skip_locked=True)
     ).all()
     if not held:
         return 0
-    due = {row.failure_id: row.due_at for row in held}
     tries = {row.id: row for row in conn.execute(
         select(f.c.id, f.c.platform, f.c.group_name, f.c.process_name, f.c.run_id, f.c.try_number)
-        .where(f.c.id.in_(list(due))))}
+        .where(f.c.id.in_([h.failure_id for h in held])))}
     run_ids = sorted({t.run_id for t in tries.values() if t.run_id})
     later: dict[tuple, list[tuple[int, str]]] = defaultdict(list)
     if run_ids:
@@ -368,17 +367,26 @@ def settle_retries(conn: Connection, tables: Tables, now: datetime) -> int:
         ):
             later[(row.platform, row.group_name, row.process_name, row.run_id)].append((row.try_number or 0,
                                                                                       row.outcome))
+    # A held group (one trace: the try and the steps inside it) is decided as one, by the members that know
+    # their run: a step without run information must not be alerted for a try that recovered.
+    groups: dict[str, list[Any]] = defaultdict(list)
+    for row in held:
+        groups[row.group_key].append(row)
     outcome: dict[str, list[int]] = defaultdict(list)
-    for failure_id, deadline in due.items():
-        t = tries.get(failure_id)
-        seen = [o for n, o in later.get((t.platform, t.group_name, t.process_name, t.run_id), [])
-                if n > (t.try_number or 0)] if t is not None and t.run_id else []
+    for members in groups.values():
+        seen: list[str] = []
+        for member in members:
+            t = tries.get(member.failure_id)
+            if t is not None and t.run_id:
+                seen += [o for n, o in later.get((t.platform, t.group_name, t.process_name, t.run_id), [])
+                         if n > (t.try_number or 0)]
+        ids = [m.failure_id for m in members]
         if "success" in seen:
-            outcome[RECOVERED].append(failure_id)
+            outcome[RECOVERED] += ids
         elif seen:
-            outcome[SUPERSEDED].append(failure_id)
-        elif deadline <= now:
-            outcome[NEW].append(failure_id)
+            outcome[SUPERSEDED] += ids
+        elif max(m.due_at for m in members) <= now:
+            outcome[NEW] += ids
     for state, ids in outcome.items():
         values = {"state": state} if state != NEW else {"state": NEW, "due_at": now, "will_retry": False}
         for start in range(0, len(ids), _IDS_PER_STATEMENT):
@@ -407,6 +415,16 @@ def announce_recoveries(conn: Connection, tables: Tables, now: datetime) -> int:
     by_fingerprint: dict[str, list[Any]] = defaultdict(list)
     for row in answered:
         by_fingerprint[row.fingerprint].append(row)
+    if by_fingerprint:
+        # An alert of the fingerprint still on its way (a channel retrying) would need a notice of its own
+        # later: wait until it settles, so one notice answers them all.
+        unsettled = set(conn.execute(
+            select(a.c.fingerprint).join(i, i.c.fingerprint == a.c.fingerprint)
+            .where(a.c.fingerprint.in_(list(by_fingerprint)), a.c.kind == "failure", a.c.recovered_by.is_(None),
+                   a.c.state.in_(["pending", "sending", "unroutable"]), a.c.created_at <= i.c.state_changed_at)
+        ).scalars())
+        for fingerprint in unsettled:
+            del by_fingerprint[fingerprint]
     for fingerprint, rows in by_fingerprint.items():
         latest = rows[-1]
         (notice_id,) = _create_alerts(conn, tables, [_alert_row(

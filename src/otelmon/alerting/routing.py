@@ -122,12 +122,14 @@ class Router:
     """Receivers and the routes to them, from the file or the legacy settings; immutable once built."""
 
     def __init__(self, *, source: Path | None, receivers: Mapping[str, tuple[Target, ...]],
-                 rules: Iterable[_Rule], default: Route | None, alerts_enabled: bool = True) -> None:
+                 rules: Iterable[_Rule], default: Route | None, alerts_enabled: bool = True,
+                 settings_policy: tuple[float, int] | None = None) -> None:
         self.source = source
         self._receivers = dict(receivers)
         self._rules = tuple(rules)
         self._default = default
         self._alerts_enabled = alerts_enabled
+        self._settings_policy = settings_policy
 
     # ------------------------------------------------------------------ building
     @classmethod
@@ -157,7 +159,7 @@ class Router:
         ]
         default = _default_route(config.default_receiver, settings) if config.default_receiver else None
         return cls(source=config.path, receivers=receivers, rules=rules, default=default,
-                   alerts_enabled=settings.alerts_enabled)
+                   alerts_enabled=settings.alerts_enabled, settings_policy=_settings_policy(settings))
 
     @classmethod
     def _legacy(cls, settings: Settings) -> Router:
@@ -174,7 +176,7 @@ class Router:
             receivers[DEFAULT] = (Target(DEFAULT, "email", 0, email(to=list(settings.alert_recipients))),)
             default = _default_route(DEFAULT, settings)
         return cls(source=None, receivers=receivers, rules=rules, default=default,
-                   alerts_enabled=settings.alerts_enabled)
+                   alerts_enabled=settings.alerts_enabled, settings_policy=_settings_policy(settings))
 
     # ------------------------------------------------------------------ asking
     def routes_for(self, labels: Labels) -> list[Route]:
@@ -213,7 +215,10 @@ class Router:
         """Whether some route sets its own repeat interval or storm cap: only then must dispatch find each
         alert's route (which costs reading every failure of a storm, not only the outbox)."""
         routes = [rule.route for rule in self._rules] + ([self._default] if self._default else [])
-        return len({(r.repeat_interval_seconds, r.storm_cap_per_minute) for r in routes}) > 1
+        policies = {(r.repeat_interval_seconds, r.storm_cap_per_minute) for r in routes}
+        # Compared with the settings' too: routes that all set the same values of their own still differ from
+        # the settings, which dispatch's fast path would apply.
+        return bool(policies - {self._settings_policy}) or len(policies) > 1
 
     def warnings(self) -> list[str]:
         """What start-up logs and ``/readyz`` reports about where alerts can go."""
@@ -246,6 +251,10 @@ class Router:
                 {"receiver": self._default.receiver, **_route_values(self._default)} if self._default else None
             ),
         }
+
+
+def _settings_policy(settings: Settings) -> tuple[float, int]:
+    return (settings.alert_repeat_interval_seconds, settings.alert_storm_cap_per_minute)
 
 
 def _default_route(receiver: str, settings: Settings, name: str = DEFAULT) -> Route:

@@ -39,8 +39,15 @@ log = logging.getLogger(__name__)
 # delivery waits for its slot. Per integration, so that a slow channel's backlog fills only its own
 # places: the claimer leaves a saturated integration's deliveries in the database and goes on claiming
 # the others' (measured: with one cap for all, a 2 s webhook brought email down to the webhook's pace).
-_MAX_IN_FLIGHT_PER_INTEGRATION = 100
+# An HTTP channel's cap is what its slots can send within half a lease even when every call takes its full
+# timeout (8 slots x 10 s calls x 3 in 30 s = 24): deliveries beyond it would wait out their lease.
+_MAX_IN_FLIGHT_EMAIL = 100
+_MAX_IN_FLIGHT_HTTP = 24
 _MAX_IN_FLIGHT = 400
+# A send starts only with twice this much of its lease left (a tenth of the lease, if less), and is cut this
+# long before the lease ends: a send still running when another replica may take the delivery over could
+# send it twice.
+_LEASE_MARGIN_SECONDS = 5.0
 # Calls at once to one HTTP integration (all its targets): vendors rate-limit per app or per webhook.
 _HTTP_SLOTS = 8
 # How often the sender looks at every unroutable alert again, not only at those set aside since its last look.
@@ -140,7 +147,13 @@ class AlertSender:
                                 self._tasks[item.delivery_id] = (task, item)
                                 task.add_done_callback(lambda _t, key=item.delivery_id: self._tasks.pop(key, None))
                         continue  # more may be due
-                    wait = seconds_until(await run_in_threadpool(delivery.next_retry, self.engine, self.tables), poll)
+                    if self._saturated():
+                        # What is due may all be a saturated channel's: the recorder wakes the claimer as
+                        # places free up; until then, look again in a poll interval, not at once.
+                        wait = poll
+                    else:
+                        wait = seconds_until(
+                            await run_in_threadpool(delivery.next_retry, self.engine, self.tables), poll)
             except Exception:  # noqa: BLE001 - a database blip must not end alerting
                 log.warning("alert sender: claim failed; retrying in %.1fs", poll, exc_info=True)
             await sleep_until_woken(self._wake, wait)
@@ -148,11 +161,18 @@ class AlertSender:
     async def _deliver(self, item: Claimed) -> None:
         async with self._slots[item.integration]:
             self._waiting.discard(item.delivery_id)
-            if delivery.lease_expired(item, self.settings):
-                # It waited past its lease (a slow or hanging channel): another sender may have taken it
-                # over, so sending it now could send it twice. Its new owner sends it.
-                log.warning("alert %s (%s): lease ran out before sending; left to whoever holds it now",
-                            item.alert_id, item.integration)
+            lease = delivery.lease_seconds(self.settings)
+            margin = min(_LEASE_MARGIN_SECONDS, lease / 10)
+            left = lease - (time.monotonic() - item.claimed_at)
+            if left < 2 * margin:
+                # It waited for its slot nearly as long as its lease: sending now could outlast the lease and
+                # another replica could send it too. Given back untried (no attempt counted), due at once.
+                log.warning("alert %s (%s): lease nearly over before sending; given back", item.alert_id,
+                            item.integration)
+                try:
+                    await run_in_threadpool(delivery.release, self.engine, self.tables, [item])
+                except Exception:  # noqa: BLE001 - its lease runs out and another claim takes it
+                    log.warning("alert %s: giving back failed", item.alert_id, exc_info=True)
                 self._settled([item])
                 self._wake.set()
                 return
@@ -161,8 +181,8 @@ class AlertSender:
                 item.error, item.permanent = f"receiver {item.receiver!r} has no such target any more", True
                 self._finished(item, None)
                 return
-            # A notifier bounds its own calls; this bounds a notifier that forgot to, well inside the lease.
-            guard = delivery.lease_seconds(self.settings) / 2
+            # A notifier bounds its own calls; this bounds a notifier that forgot to, inside the lease.
+            guard = min(lease / 2, left - margin)
             try:
                 outcome = await asyncio.wait_for(self.notifiers.notifier(target).send(item.message), timeout=guard)
             except (TimeoutError, asyncio.TimeoutError):
@@ -174,7 +194,7 @@ class AlertSender:
 
     def _saturated(self) -> frozenset[str]:
         return frozenset(name for name, count in self._by_integration.items()
-                         if count >= _MAX_IN_FLIGHT_PER_INTEGRATION)
+                         if count >= (_MAX_IN_FLIGHT_EMAIL if name == "email" else _MAX_IN_FLIGHT_HTTP))
 
     def _settled(self, items: list[Claimed]) -> None:
         """These claimed deliveries are no longer this sender's to hold."""

@@ -57,6 +57,9 @@ def build_views(conn: Connection, tables: Tables, settings: Settings, alerts: Se
         try:
             if alert.kind == "summary":
                 out[alert.id] = _summary(conn, tables, settings, alert)
+            elif alert.kind == "recovery" and alert.head_failure_id not in heads:
+                # Its failure is gone (retention): the issue still names the step.
+                out[alert.id] = _recovery_of_issue(settings, alert, issues[alert.fingerprint])
             else:
                 out[alert.id] = _failure(settings, alert, heads[alert.head_failure_id], members.get(alert.id, []),
                                          secret, tries, issues.get(alert.fingerprint))
@@ -166,6 +169,14 @@ def _recovery(settings: Settings, alert: Any, head: dict[str, Any], labels: Labe
         labels=_label_map(labels, head.get("error_type")), links={k: v for k, v in links.items() if v},
         created_at=alert.created_at, display_timezone=settings.display_timezone,
     )
+
+
+def _recovery_of_issue(settings: Settings, alert: Any, issue: Any) -> Built:
+    head = {"platform": issue.platform, "group": issue.group_name, "process": issue.process_name,
+            "error_type": issue.error_type, "end_time": issue.last_seen, "trace_url": None}
+    labels = Labels(issue.platform, issue.group_name, issue.process_name)
+    links = {"failures": dashboard_url(settings, "otelmon-failures")}
+    return Built(_recovery(settings, alert, head, labels, links), [labels])
 
 
 def _summary(conn: Connection, tables: Tables, settings: Settings, alert: Any) -> Built:

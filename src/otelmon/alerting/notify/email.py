@@ -227,6 +227,9 @@ class _SmtpPool:
             except Exception as exc:  # noqa: BLE001 - a connection's failure is this message's retry
                 await connection.close()
                 error = exc
+            except BaseException:  # cancelled mid-send (a timeout): the connection is in an unknown state
+                await asyncio.shield(connection.close())
+                raise
             self._idle.append((connection, time.monotonic()))
             self._schedule_reap()
         if error is None:
