@@ -29,7 +29,8 @@ AIRFLOW_OPERATOR = "airflow.task.operator"
 AIRFLOW_NOT_FAILED_STATES = frozenset({"skipped", "upstream_failed", "removed"})
 
 # On a failing try's span: the scheduler will try again (Airflow: up_for_retry). Its run is failed_will_retry,
-# and alerting may hold its failure until the last try tells (docs/design.md, "Pipeline runs, issues ...").
+# and alerting may hold its failure until the last try tells
+# (docs/design.md, "Pipeline runs, issues and the alert policy").
 WILL_RETRY = "otelmon.will_retry"
 AIRFLOW_UP_FOR_RETRY = "up_for_retry"
 
