@@ -43,6 +43,7 @@ def deliver(url: str, view: AlertView, timeout: float | None = None) -> Outcome:
 
 
 ORDINARY_MESSAGE = "\n".join([
+    views.ONGOING_LINE,
     "ValueError: invoice 42 has no customer",
     "Run scheduled__2026-12-01T09:00:00+00:00 (try 3) on worker-1",
     "Failed at 2026-12-01 09:30:00 UTC",
@@ -66,6 +67,13 @@ def test_apprise_posts_the_alert(endpoint: VendorServer):
     assert request.json() == {"version": "1.0",
                               "title": "FAILED airflow / billing_daily / load_invoices (+1 more in this trace)",
                               "message": ORDINARY_MESSAGE, "attachments": [], "type": "failure"}
+
+
+def test_the_issue_line_leads_the_body_of_a_failure_that_has_an_issue():
+    assert apprise_notify.text_lines(views.regressed())[:2] == [views.REGRESSED_LINE,
+                                                               "ValueError: invoice 42 has no customer"]
+    assert apprise_notify.text_lines(views.in_paris(views.ordinary()))[0] == views.ONGOING_LINE_PARIS
+    assert apprise_notify.text_lines(views.without_issue()) == ORDINARY_MESSAGE.splitlines()[1:]
 
 
 def test_recovery_and_test_messages_have_their_own_type(endpoint: VendorServer):

@@ -50,6 +50,7 @@ ORDINARY = {
         "color": 0xD93025,
         "description": "ValueError: invoice 42 has no customer",
         "fields": [
+            {"name": "Issue", "value": views.ONGOING_LINE, "inline": False},
             {"name": "Pipeline", "value": "airflow / billing\\_daily / load\\_invoices", "inline": False},
             {"name": "Run", "value": "scheduled\\_\\_2026-12-01T09:00:00+00:00, try 3", "inline": True},
             {"name": "When", "value": "2026-12-01 09:30:00.000 UTC, took 12.5 s", "inline": True},
@@ -181,7 +182,20 @@ def test_an_embed_over_6000_characters_steps_down_to_less_detail(hook: DiscordSt
     assert isinstance(outcome, Delivered), outcome
     [embed] = payload["embeds"]
     assert discord.embed_chars(embed) <= 6000 and embed_problems(embed) == []
-    assert [field["name"] for field in embed["fields"]][:3] == ["Pipeline", "Run", "When"]
+    assert [field["name"] for field in embed["fields"]][:4] == ["Issue", "Pipeline", "Run", "When"]
+
+
+def test_the_issue_line_is_the_first_field_escaped_and_counted_only_with_an_issue() -> None:
+    def fields_of(view: AlertView) -> list[dict]:
+        return discord.embed_of(view, discord.DETAILS[0])["fields"]
+
+    assert fields_of(views.regressed())[0] == {"name": "Issue", "value": views.REGRESSED_LINE, "inline": False}
+    paris = fields_of(views.in_paris(views.ordinary()))[0]["value"]
+    assert "UTC \\(2026-11-28 07:00:00 CET\\)" in paris and unescape(paris) == views.ONGOING_LINE_PARIS
+    assert fields_of(views.without_issue()) == fields_of(views.ordinary())[1:]
+    with_issue, without = (discord.embed_of(view, discord.DETAILS[0]) for view in (views.ordinary(),
+                                                                                  views.without_issue()))
+    assert discord.embed_chars(with_issue) - discord.embed_chars(without) == len("Issue") + len(views.ONGOING_LINE)
 
 
 MASKED_LINK = re.compile(r"\[([^\[\]]+)\]\(([^()\s<>]+)\)")

@@ -44,7 +44,8 @@ ORDINARY = {
                    "subtitle": "Failure"},
         "sections": [
             {"widgets": [{"textParagraph": {"text": "<b>ValueError</b>: invoice 42 has no customer"}}]},
-            {"widgets": [fact("Pipeline", "airflow / billing_daily / load_invoices"),
+            {"widgets": [fact("Issue", views.ONGOING_LINE),
+                         fact("Pipeline", "airflow / billing_daily / load_invoices"),
                          fact("Run", "scheduled__2026-12-01T09:00:00+00:00, try 3"),
                          fact("When", "2026-12-01 09:30:00.000 UTC, took 12.5 s"),
                          fact("Host", "worker-1"), fact("Owner", "data-team"),
@@ -72,6 +73,16 @@ def test_an_alert_is_one_card_in_the_fingerprints_thread(chat: GoogleChatStandIn
     assert request.query == (f"key={KEY}&token={TOKEN}"
                              "&messageReplyOption=REPLY_MESSAGE_FALLBACK_TO_NEW_THREAD")
     assert request.json() == ORDINARY
+
+
+def test_the_issue_line_is_the_first_fact_only_when_there_is_an_issue() -> None:
+    def facts(view: AlertView) -> list[dict]:
+        return googlechat.card_of(view, googlechat.DETAILS[0])["sections"][1]["widgets"]
+
+    assert facts(views.regressed())[0] == fact("Issue", views.REGRESSED_LINE)
+    assert facts(views.in_paris(views.ordinary()))[0] == fact("Issue", views.ONGOING_LINE_PARIS)
+    assert facts(views.without_issue()) == facts(views.ordinary())[1:]
+    assert facts(views.resolved())[0]["decoratedText"]["topLabel"] == "Pipeline"
 
 
 def test_repeats_and_recovery_join_the_thread_of_the_first_alert(chat: GoogleChatStandIn) -> None:

@@ -118,7 +118,8 @@ def test_the_workflow_gets_the_message_envelope_with_the_card(flow: Workflows) -
     assert facts["Platform"] == "airflow" and facts["Error type"] == "ValueError" and facts["Duration"] == "12.5 s"
     assert facts["Run"] == r"scheduled\_\_2026-12-01T09:00:00+00:00 \(try 3\)"
     texts = text_blocks(card)
-    assert texts[2:] == ["Error", "invoice 42 has no customer", "Last 2 log lines", "INFO loading 1200 invoices",
+    assert texts[2] == views.ONGOING_LINE  # under the title and its time
+    assert texts[3:] == ["Error", "invoice 42 has no customer", "Last 2 log lines", "INFO loading 1200 invoices",
                          "ERROR invoice 42 has no customer", "Also failing in this trace",
                          r"**load\_invoices › parse** · KeyError: 'customer'",
                          "2 failing steps in this alert · 3 repeats not alerted since the previous alert"]
@@ -282,6 +283,16 @@ def test_times_are_also_shown_in_the_display_timezone() -> None:
     view = AlertView(**{**views.ordinary().__dict__, "display_timezone": "Europe/Paris"})
     card = msteams.render_message(view)["attachments"][0]["content"]
     assert text_blocks(card)[1] == "2026-12-01 09:30:00.000 UTC (2026-12-01 10:30:00 CET)"
+
+
+def test_the_issue_line_is_escaped_under_the_title_only_when_there_is_an_issue() -> None:
+    def title_texts(view: AlertView) -> list[str]:
+        return [item["text"] for item in msteams.render_message(view)["attachments"][0]["content"]["body"][0]["items"]]
+
+    assert title_texts(views.regressed())[2] == views.REGRESSED_LINE
+    paris = title_texts(views.in_paris(views.ordinary()))[2]
+    assert unescaped_markup(paris) == [] and shown(paris) == views.ONGOING_LINE_PARIS
+    assert len(title_texts(views.without_issue())) == len(title_texts(views.resolved())) == 2
 
 
 def test_config_rejects_an_empty_url() -> None:

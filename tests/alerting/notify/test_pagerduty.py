@@ -70,7 +70,7 @@ ORDINARY_EVENT = {
             "owner": "data-team", "tags": "billing,finance",
             "causes": [{**STEP, "process": "load_invoices › parse", "error_type": "KeyError",
                         "error_message": "'customer'"}],
-            "failure_count": 2, "suppressed_since_last_alert": 3,
+            "issue": views.ONGOING_LINE, "failure_count": 2, "suppressed_since_last_alert": 3,
         },
     },
     "links": [{"href": views.TRACE, "text": "Open trace"}, {"href": views.FAILURES, "text": "Failures dashboard"},
@@ -89,6 +89,12 @@ def test_a_failure_triggers_with_the_fingerprint_as_dedup_key(pd: PagerDutyStand
     assert json.loads(request.body) == ORDINARY_EVENT
     assert pd.events == [ORDINARY_EVENT]  # the stand-in accepted it against PagerDuty's schema
 
+
+def test_the_issue_line_is_a_custom_detail_only_when_there_is_an_issue():
+    assert rendered(views.regressed())["payload"]["custom_details"]["issue"] == views.REGRESSED_LINE
+    paris = rendered(views.in_paris(views.ordinary()))["payload"]["custom_details"]["issue"]
+    assert paris == views.ONGOING_LINE_PARIS
+    assert "issue" not in rendered(views.without_issue())["payload"]["custom_details"]
 
 def test_action_links_are_event_links_carried_as_given(pd: PagerDutyStandIn):
     assert deliver(pd.enqueue_url, views.markup_links()) == Delivered(reference="0123456789abcdef")

@@ -81,10 +81,11 @@ def test_webhook_posts_the_rendered_message_as_is(workspace: Slack) -> None:
     assert set(body) == {"text", "blocks", "unfurl_links", "unfurl_media"}
     assert body["text"] == ("FAILED airflow / billing_daily / load_invoices (+1 more in this trace): "
                             "ValueError: invoice 42 has no customer")
-    header, fields, error, logs, causes, context, actions = body["blocks"]
+    header, issue, fields, error, logs, causes, context, actions = body["blocks"]
     assert header == {"type": "header", "text": {"type": "plain_text", "emoji": False,
                                                  "text": "🔴 FAILED airflow / billing_daily / load_invoices "
                                                          "(+1 more in this trace)"}}
+    assert issue == {"type": "context", "elements": [{"type": "mrkdwn", "text": views.ONGOING_LINE}]}
     assert [f["text"] for f in fields["fields"]][:5] == [
         "*Platform*\n`airflow`", "*Group*\n`billing_daily`", "*Process*\n`load_invoices`", "*Error type*\n`ValueError`",
         "*Run*\n`scheduled__2026-12-01T09:00:00+00:00 (try 3)`"]
@@ -155,6 +156,17 @@ def test_test_and_resolved_messages_say_what_they_are() -> None:
     assert not any("log lines" in text for text in mrkdwn_texts(resolved))
 
 
+def test_the_issue_line_sits_under_the_header_and_only_when_there_is_an_issue() -> None:
+    regressed = slack.blocks_for(views.regressed())
+    assert regressed[0]["text"]["text"].startswith("🔴 REGRESSED airflow")
+    assert regressed[1] == {"type": "context", "elements": [{"type": "mrkdwn", "text": views.REGRESSED_LINE}]}
+    assert slack.blocks_for(views.in_paris(views.ordinary()))[1]["elements"][0]["text"] == views.ONGOING_LINE_PARIS
+    without = slack.blocks_for(views.without_issue())
+    assert without == [block for block in slack.blocks_for(views.ordinary()) if block["type"] != "context"
+                       or "Failing since" not in block["elements"][0]["text"]]
+    assert not any("times since" in text for text in mrkdwn_texts(slack.blocks_for(views.resolved())))
+
+
 def test_times_are_also_shown_in_the_display_timezone() -> None:
     view = AlertView(**{**views.ordinary().__dict__, "display_timezone": "Europe/Paris"})
     assert mrkdwn_texts(slack.blocks_for(view))[-1].endswith("2026-12-01 09:30:00.000 UTC (2026-12-01 10:30:00 CET)")
@@ -171,11 +183,12 @@ def test_hostile_text_shows_literally_and_fits() -> None:
     for text in mrkdwn_texts(blocks) + [message["text"]]:
         assert "<" not in text and ">" not in text, text[:200]  # no link, mention or special command survives
         assert not re.search(r"@(channel|here|everyone)", text)
-    fields = blocks[1]["fields"]
+    assert blocks[1]["elements"][0]["text"] == views.ONGOING_LINE
+    fields = blocks[2]["fields"]
     platform = fields[0]["text"]
     assert re.fullmatch(r"\*Platform\*\n`[^`]*`", platform)  # a code span: *star* and _under_ stay literal
     assert literal(platform.split("\n", 1)[1]) == views.HOSTILE
-    error = blocks[2]["text"]["text"]
+    error = blocks[3]["text"]["text"]
     assert len(error) <= slack.SECTION_CHARS
     shown = literal(error.removeprefix("*Error*\n"))
     assert shown.endswith("…")
@@ -187,7 +200,7 @@ def test_hostile_text_shows_literally_and_fits() -> None:
 def test_a_backtick_fence_in_user_text_cannot_close_the_code_block() -> None:
     view = views.ordinary()
     view.head["error_message"] = "before ``` *after*"
-    error = slack.blocks_for(view)[2]["text"]["text"]
+    error = slack.blocks_for(view)[3]["text"]["text"]
     assert error.count("```") == 2 and literal(error.removeprefix("*Error*\n")) == "before ``` *after*"
 
 

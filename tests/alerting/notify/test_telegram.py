@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from otelmon.alerting.notify import telegram
-from otelmon.alerting.notify.base import Delivered, PermanentFailure, RetryLater
+from otelmon.alerting.notify.base import AlertView, Delivered, PermanentFailure, RetryLater
 from tests.alerting.notify import views
 from tests.alerting.notify.deliver_once import deliver
 from tests.harness.vendor_server import Reply
@@ -32,6 +32,7 @@ def config(api: TelegramStandIn, **overrides: object) -> telegram.Config:
 
 ORDINARY_TEXT = (
     "🔴 <b>FAILED airflow / billing_daily / load_invoices (+1 more in this trace)</b>\n"
+    f"<i>{views.ONGOING_LINE}</i>\n"
     "<b>ValueError</b>: invoice 42 has no customer\n\n"
     "Pipeline: airflow / billing_daily / load_invoices\n"
     "Run: <code>scheduled__2026-12-01T09:00:00+00:00</code>, try 3\n"
@@ -91,11 +92,25 @@ def test_hostile_text_is_shown_literally_and_cut_on_the_visible_text() -> None:
     text = notifier.render(views.hostile(), None)["text"]
 
     shown = visible_text(text)  # raises unless every tag is supported and closed
-    assert shown.startswith(f"🔴 FAILED {views.HOSTILE}\n{views.HOSTILE}: {views.HOSTILE} 失敗しました")
+    assert shown.startswith(f"🔴 FAILED {views.HOSTILE}\n{views.ONGOING_LINE}\n"
+                            f"{views.HOSTILE}: {views.HOSTILE} 失敗しました")
     assert f"Host: {views.HOSTILE}\n" in shown
     assert utf16_units(shown) == 4096  # cut at the limit, not before it
     assert shown.endswith("…") and text.endswith("</pre>")  # the cut fell into the log lines: <pre> still closed
     assert "<script>" not in text and "&amp;amp;" in text
+
+
+def test_the_issue_line_follows_the_title_only_when_there_is_an_issue() -> None:
+    notifier = telegram.build(telegram.Config(bot_token=TOKEN, chat_id=CHAT), None, "data-team")
+
+    def lines(view: AlertView) -> list[str]:
+        return notifier.render(view, None)["text"].split("\n")
+
+    assert lines(views.regressed())[:2] == ["🔴 <b>REGRESSED airflow / billing_daily / load_invoices "
+                                            "(+1 more in this trace)</b>", f"<i>{views.REGRESSED_LINE}</i>"]
+    assert lines(views.in_paris(views.ordinary()))[1] == f"<i>{html.escape(views.ONGOING_LINE_PARIS)}</i>"
+    assert lines(views.without_issue()) == lines(views.ordinary())[:1] + lines(views.ordinary())[2:]
+    assert lines(views.resolved())[1].startswith("Was <b>ValueError</b>")
 
 
 def test_a_summary_lists_the_top_rows_and_links_the_dashboard() -> None:

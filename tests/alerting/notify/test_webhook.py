@@ -59,7 +59,8 @@ ORDINARY_BODY = {
                     "tags": "billing,finance"},
          "annotations": {"summary": "FAILED airflow / billing_daily / load_invoices (+1 more in this trace)",
                          "description": "invoice 42 has no customer", "trace_url": TRACE, "run_id": RUN,
-                         "try_number": "3", **LINKS},
+                         "try_number": "3", "issue": views.ONGOING_LINE, "issue_state": "ongoing",
+                         "failing_since": "2026-11-28T06:00:00Z", "consecutive_failed_runs": "4", **LINKS},
          "startsAt": "2026-12-01T09:30:00Z", "endsAt": "0001-01-01T00:00:00Z", "generatorURL": TRACE,
          "fingerprint": "0123456789abcdef"},
         {"status": "firing",
@@ -96,6 +97,22 @@ def test_the_body_is_alertmanagers_version_4_message_signed(receiver: Alertmanag
     assert signature_ok(SECRET, request.body, request.headers["x-otelmon-signature"])
     assert not signature_ok("another secret", request.body, request.headers["x-otelmon-signature"])
     assert receiver.messages == [ORDINARY_BODY]
+
+
+ISSUE_KEYS = {"issue", "issue_state", "failing_since", "consecutive_failed_runs"}
+
+
+def test_the_head_alert_carries_its_issue_as_annotations():
+    body = render(views.regressed())
+    jsonschema.validate(body, SCHEMA)
+    head, cause = body["alerts"]
+    assert {key: head["annotations"][key] for key in ISSUE_KEYS} == {
+        "issue": views.REGRESSED_LINE, "issue_state": "regressed", "failing_since": "2026-12-01T09:30:00Z",
+        "consecutive_failed_runs": "1"}
+    assert not ISSUE_KEYS & set(cause["annotations"])  # the other steps' issues are their own
+    assert render(views.in_paris(views.ordinary()))["alerts"][0]["annotations"]["issue"] == views.ONGOING_LINE_PARIS
+    for view in (views.without_issue(), views.resolved()):
+        assert not ISSUE_KEYS & {key for alert in render(view)["alerts"] for key in alert["annotations"]}
 
 
 def test_action_links_are_annotations_of_every_alert_carried_as_given(receiver: AlertmanagerReceiver):

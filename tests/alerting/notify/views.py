@@ -1,5 +1,5 @@
 """Alert views for the integrations' tests: an ordinary one, a hostile one (markup of every format, huge
-text, non-ASCII), a storm summary and a test message."""
+text, non-ASCII), a regressed one, a storm summary and a test message."""
 
 from __future__ import annotations
 
@@ -19,6 +19,21 @@ MARKUP_BASE = 'https://otelmon.example.com/a&b<c>d"e)f(g|h`i j'
 MARKUP_SENT = "https://otelmon.example.com/a&b%3Cc%3Ed%22e)f(g%7Ch%60i%20j"
 HOSTILE = ("<b>bold</b> *star* _under_ ~strike~ `tick` [link](http://evil.example) <@U123> <!channel> "
            "@everyone &amp; <script>alert(1)</script> | pipe # hash {{brace}} ${{ x }} \\ \"quote\" 'apos'")
+
+
+# The ordinary alert's issue (naive UTC, as the database gives them) and the line every channel shows for it.
+FAILING_SINCE = datetime(2026, 11, 28, 6, 0)
+FIRST_SEEN = datetime(2026, 11, 20, 6, 0, 0, 250000)
+ONGOING = {"state": "ongoing", "failing_since": FAILING_SINCE, "consecutive_failed_runs": 4, "occurrences": 9,
+           "first_seen": FIRST_SEEN}
+ONGOING_LINE = ("Failing since 2026-11-28 06:00:00.000 UTC, 4 failed runs in a row, "
+                "seen 9 times since 2026-11-20 06:00:00.250 UTC.")
+# ...in a display timezone: the local times in parentheses, which several markups read.
+ONGOING_LINE_PARIS = ("Failing since 2026-11-28 06:00:00.000 UTC (2026-11-28 07:00:00 CET), 4 failed runs in a row, "
+                      "seen 9 times since 2026-11-20 06:00:00.250 UTC (2026-11-20 07:00:00 CET).")
+REGRESSED = {"state": "regressed", "failing_since": WHEN.replace(tzinfo=None), "consecutive_failed_runs": 1,
+             "occurrences": 10, "first_seen": FIRST_SEEN}
+REGRESSED_LINE = "Regressed: this error had recovered and is back; seen 10 times since 2026-11-20 06:00:00.250 UTC."
 
 
 def failure(**overrides: object) -> dict:
@@ -47,8 +62,23 @@ def ordinary() -> AlertView:
         labels={"platform": "airflow", "group": "billing_daily", "process": "load_invoices",
                 "error_type": "ValueError", "owner": "data-team", "tags": "billing,finance"},
         links={"trace": TRACE, "failures": FAILURES, "mute": MUTE, "ack": ACK},
-        created_at=WHEN, repeat_interval_seconds=3600,
+        created_at=WHEN, repeat_interval_seconds=3600, issue=dict(ONGOING),
     )
+
+
+def regressed() -> AlertView:
+    """``ordinary`` failing again after its issue had resolved."""
+    return replace(ordinary(), title="REGRESSED airflow / billing_daily / load_invoices (+1 more in this trace)",
+                   issue=dict(REGRESSED))
+
+
+def in_paris(view: AlertView) -> AlertView:
+    return replace(view, display_timezone="Europe/Paris")
+
+
+def without_issue() -> AlertView:
+    """``ordinary`` as sent before issues were tracked for it (or for a failure without a fingerprint)."""
+    return replace(ordinary(), issue=None)
 
 
 def without_actions() -> AlertView:
@@ -75,7 +105,7 @@ def hostile() -> AlertView:
         labels={"platform": HOSTILE, "group": HOSTILE, "process": HOSTILE, "error_type": HOSTILE,
                 "owner": HOSTILE, "tags": HOSTILE},
         links={"trace": TRACE, "failures": FAILURES, "mute": MARKUP_BASE + "/mute", "ack": MARKUP_BASE + "/ack"},
-        created_at=WHEN, repeat_interval_seconds=3600,
+        created_at=WHEN, repeat_interval_seconds=3600, issue=dict(ONGOING),
     )
 
 
@@ -95,5 +125,7 @@ def test_message() -> AlertView:
 
 
 def resolved() -> AlertView:
-    """``ordinary`` recovered: it still carries the action links, which a recovery must not show."""
-    return replace(ordinary(), status="resolved", title="RECOVERED airflow / billing_daily / load_invoices")
+    """``ordinary`` recovered: it still carries the action links, which a recovery must not show; like every
+    recovery notice, it has no issue line (the view builder gives it none)."""
+    return replace(ordinary(), status="resolved", title="RECOVERED airflow / billing_daily / load_invoices",
+                   issue=None)

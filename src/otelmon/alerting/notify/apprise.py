@@ -25,6 +25,7 @@ from otelmon.alerting.notify.base import (
     RetryLater,
     view_links,
 )
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.text import clip
 
 INSTALL_HINT = "the apprise integration needs the apprise package: pip install otelmon[apprise]"
@@ -89,6 +90,7 @@ def text_lines(view: AlertView) -> list[str]:
     if view.kind == "test":
         lines.append("If you read this, OtelMon can reach this channel.")
     if head:
+        lines.append(issue_line(view.issue, view.display_timezone) or "")
         lines.append(_error(head))
         run = head.get("run_id")
         if run:

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater, view_links
 from otelmon.alerting.notify.http import MAX_RETRY_AFTER_SECONDS, REASON_CHARS, Answer, classify_error, host_of, post
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS
 
@@ -109,7 +110,9 @@ def lines_within(lines: list[str], limit: int, hidden: int = 0, what: str = "mor
 def _failure_fields(view: AlertView, detail: Detail) -> list[dict[str, Any]]:
     head = view.head or {}
     pipeline = f"{head.get('platform')} / {head.get('group')} / {head.get('process')}"
-    fields = [_field("Pipeline", md(pipeline, FIELD_VALUE))]
+    line = issue_line(view.issue, view.display_timezone)
+    fields = [_field("Issue", md(line, FIELD_VALUE))] if line else []
+    fields.append(_field("Pipeline", md(pipeline, FIELD_VALUE)))
     if head.get("run_id"):
         run = f"{head['run_id']}" + (f", try {head['try_number']}" if head.get("try_number") else "")
         fields.append(_field("Run", md(run, FIELD_VALUE), inline=True))

@@ -17,6 +17,7 @@ import aiosmtplib
 from pydantic import BaseModel, ConfigDict
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater, view_links
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.failure_view import LOG_LINES, shortened
 from otelmon.email.fit import last_resort, most_rows_that_fit
 from otelmon.email.message import OutgoingEmail, build_message, stable_message_id
@@ -150,6 +151,7 @@ class EmailNotifier:
                 "title": "OtelMon alert", "alert_id": view.alert_id, "head": head, "causes": listed,
                 "more_causes": view.more_causes + len(view.causes) - len(listed),
                 "suppressed_count": view.suppressed_count, "display_tz": view.display_timezone, "issue": view.issue,
+                "issue_line": issue_line(view.issue, view.display_timezone),
                 "repeat_interval": view.repeat_interval_seconds, "links": links,
             }
             email = self._message(view, "alert", context, in_reply_to)

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import REASON_CHARS, Answer, classify_error, host_of, post
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import clip
 
@@ -73,7 +74,10 @@ def _error(row: dict[str, Any], chars: int, names: int) -> str:
 def _facts(view: AlertView, detail: Detail) -> list[dict[str, Any]]:
     head = view.head or {}
     names = detail.names
-    widgets = [labelled("Pipeline", " / ".join(esc(head.get(key), names) for key in ("platform", "group", "process")))]
+    line = issue_line(view.issue, view.display_timezone)
+    widgets = [labelled("Issue", esc(line))] if line else []
+    pipeline = " / ".join(esc(head.get(key), names) for key in ("platform", "group", "process"))
+    widgets.append(labelled("Pipeline", pipeline))
     if head.get("run_id"):
         try_number = f", try {head['try_number']}" if head.get("try_number") else ""
         widgets.append(labelled("Run", esc(head["run_id"], names) + try_number))

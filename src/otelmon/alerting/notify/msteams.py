@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import clip
 
@@ -166,6 +167,9 @@ def _card(view: AlertView, scale: _Scale) -> dict[str, Any]:
     title = {"type": "Container", "style": "good" if resolved else STYLES.get(view.kind, "emphasis"), "bleed": True,
              "items": [_text(_excerpt(view.title, scale.chars(NAME_CHARS * 2)), size="Large", weight="Bolder"),
                        _text(_when(view), isSubtle=True, spacing="None")]}
+    line = issue_line(view.issue, view.display_timezone)
+    if line:
+        title["items"].append(_text(escape(line), spacing="Small"))
     if view.kind == "summary":
         body = _summary_body(view, scale)
     elif view.kind == "test":

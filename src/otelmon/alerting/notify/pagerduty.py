@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import MAX_RESPONSE_BYTES, REASON_CHARS, Answer, classify_error, host_of, post
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.text import clip
 
 SUMMARY_CHARS = 1024
@@ -78,6 +79,9 @@ def custom_details(view: AlertView, chars: int, lines: int) -> dict[str, Any]:
     if more:
         details["more_causes"] = more
     if view.kind == "failure":
+        line = issue_line(view.issue, view.display_timezone)
+        if line:
+            details["issue"] = clip(line, chars)
         details["failure_count"] = view.failure_count
         details["suppressed_since_last_alert"] = view.suppressed_count
     if view.summary_rows:

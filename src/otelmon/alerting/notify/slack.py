@@ -37,6 +37,7 @@ from otelmon.alerting.notify.base import (
     view_links,
 )
 from otelmon.alerting.notify.http import Answer, classify_error, host_of, post, retry_after_seconds
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS, clip
 
@@ -204,7 +205,8 @@ def _context(text: str) -> ContextBlock:
 def _failure_blocks(view: AlertView) -> list[Block | None]:
     head = view.head or {}
     resolved = view.status == "resolved"
-    blocks: list[Block | None] = [_head_fields(view, head)]
+    line = issue_line(view.issue, view.display_timezone)
+    blocks: list[Block | None] = [_context(escape(line)) if line else None, _head_fields(view, head)]
     blocks.append(_section_code("Last error" if resolved else "Error",
                                 [clip(str(head.get("error_message") or "–"), MESSAGE_CHARS)]))
     logs = [clip(str(line), LOG_LINE_CHARS) for line in (head.get("log_lines") or [])[-LOG_LINES:]]

@@ -30,6 +30,7 @@ from otelmon.alerting.notify.http import (
     host_of,
     post,
 )
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.render import format_duration, format_local, format_utc
 from otelmon.text import ELLIPSIS, clip
 
@@ -131,8 +132,9 @@ def _links(view: AlertView) -> list[Piece]:
 
 def _failure(view: AlertView) -> list[Piece]:
     head = view.head or {}
-    was = [Piece("Was ")] if view.status == "resolved" else []
-    pieces = was + _error(head, MESSAGE_CHARS) + [Piece("\n\n")]
+    line = issue_line(view.issue, view.display_timezone)
+    pieces = [Piece(line, "i"), Piece("\n")] if line else []
+    pieces += ([Piece("Was ")] if view.status == "resolved" else []) + _error(head, MESSAGE_CHARS) + [Piece("\n\n")]
     pieces.append(Piece(f"Pipeline: {head.get('platform')} / {head.get('group')} / {head.get('process')}\n"))
     if head.get("run_id"):
         pieces += [Piece("Run: "), Piece(clip(head["run_id"], TITLE_CHARS), "code"),

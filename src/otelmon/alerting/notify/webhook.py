@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, SecretStr
 
 from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, view_links
 from otelmon.alerting.notify.http import MAX_RESPONSE_BYTES, REASON_CHARS, Answer, classify_error, host_of, post
+from otelmon.alerting.notify.wording import issue_line
 from otelmon.text import clip
 
 SIGNATURE_HEADER = "X-OtelMon-Signature"
@@ -106,6 +107,17 @@ def _common(maps: list[dict[str, str]]) -> dict[str, str]:
     return {key: value for key, value in maps[0].items() if all(other.get(key) == value for other in maps[1:])}
 
 
+def _issue_annotations(issue: dict[str, Any] | None, zone: str) -> dict[str, Any]:
+    """The issue as annotations: its state, since when it fails (RFC 3339), how many runs in a row, and the
+    sentence every other channel shows."""
+    if not issue:
+        return {}
+    since = issue.get("failing_since")
+    return {"issue": issue_line(issue, zone), "issue_state": issue.get("state"),
+            "failing_since": rfc3339(since) if since is not None else None,
+            "consecutive_failed_runs": issue.get("consecutive_failed_runs")}
+
+
 class WebhookNotifier:
     def __init__(self, config: Config, context: NotifyContext, receiver: str) -> None:
         self.config = config
@@ -132,12 +144,13 @@ class WebhookNotifier:
             else label_fingerprint(labels),
         }
 
-    def _failure(self, view: AlertView, row: dict[str, Any], summary: str) -> dict[str, Any]:
+    def _failure(self, view: AlertView, row: dict[str, Any], summary: str,
+                 issue: dict[str, Any] | None = None) -> dict[str, Any]:
         labels = {key: row.get(key) for key in ("platform", "group", "process", "error_type")}
         labels.update({key: view.labels.get(key) for key in ("owner", "tags")})
         annotations = {"summary": summary, "description": row.get("error_message"),
                        "trace_url": row.get("trace_url"), "run_id": row.get("run_id"),
-                       "try_number": row.get("try_number")}
+                       "try_number": row.get("try_number")} | _issue_annotations(issue, view.display_timezone)
         return self._alert(view, labels, annotations, row.get("end_time") or row.get("start_time"),
                            row.get("trace_url") or view.links.get("trace"), row.get("fingerprint"))
 
@@ -156,7 +169,8 @@ class WebhookNotifier:
                                   None, view.links.get("failures"), None)
                       for row in view.summary_rows[:ALERTS_LISTED]]
             return alerts, view.more_summary_rows + max(len(view.summary_rows) - ALERTS_LISTED, 0)
-        alerts = [self._failure(view, view.head, view.title)] if view.head is not None else []
+        # The issue is the head's (its fingerprint's): the other failing steps have issues of their own.
+        alerts = [self._failure(view, view.head, view.title, view.issue)] if view.head is not None else []
         alerts += [self._failure(view, cause, f"{verb} {cause.get('platform')} / {cause.get('group')} / "
                                               f"{cause.get('process')}")
                    for cause in view.causes[: ALERTS_LISTED - len(alerts)]]
