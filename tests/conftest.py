@@ -6,6 +6,7 @@ fresh server in a temporary directory.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from tests.harness.api_server import ApiServer
 from tests.harness.mariadb import MariaDBServer
 from tests.harness.smtp import SmtpSink
 
+# Retention off unless a test turns it on (tests/storage/test_retention.py): many tests store failures at fixed
+# dates, which a 30-day retention pass in the API would prune once those dates are a month old.
+os.environ.setdefault("OTELMON_RETENTION_DAYS", "0")
 
 @pytest.fixture(scope="session")
 def mariadb_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MariaDBServer]:

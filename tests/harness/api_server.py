@@ -24,7 +24,10 @@ class ApiServer:
             base = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/root")}
         else:
             base = {k: v for k, v in os.environ.items() if not k.startswith("OTELMON_")}
-        self.env = {**base, **env}
+        # Retention off unless asked for (see tests/conftest.py): tests store failures at fixed dates. Not
+        # for "no configuration at all", which is about the defaults.
+        quiet = {} if clean_env else {"OTELMON_RETENTION_DAYS": "0"}
+        self.env = {**base, **quiet, **env}
         self.port = port or free_port()
         self.cwd = cwd
         # ``otelmon`` as installed somewhere else (a fresh virtualenv), instead of this interpreter's.
