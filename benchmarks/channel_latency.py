@@ -194,6 +194,25 @@ def stop_stand_ins(running: dict[str, Running]) -> dict[str, dict[str, float]]:
     return arrivals
 
 
+# `python -m cProfile` writes nothing here: uvicorn re-raises SIGTERM after its shutdown, with the handler it found
+# at start, so that handler is where the profile is written.
+_PROFILED = """
+import cProfile, runpy, signal, sys
+profile = cProfile.Profile()
+def dump(*_):
+    profile.disable()
+    profile.dump_stats({out!r})
+    sys.exit(0)
+signal.signal(signal.SIGTERM, dump)
+sys.argv = ["otelmon", *sys.argv[1:]]
+profile.enable()
+try:
+    runpy.run_module("otelmon.cli", run_name="__main__")
+finally:
+    dump()
+"""
+
+
 @dataclass
 class Result:
     sent: int
@@ -237,8 +256,7 @@ def run_scenario(name: str, channels: list[str], database_url: str, args: argpar
         command = None
         if args.profile:
             args.profile.mkdir(parents=True, exist_ok=True)
-            command = [sys.executable, "-m", "cProfile", "-o", str(args.profile / f"{name}.prof"), "-m",
-                       "otelmon.cli"]
+            command = [sys.executable, "-c", _PROFILED.format(out=str(args.profile / f"{name}.prof"))]
         api = ApiServer(env, command=command).start()
         started = time.monotonic()
         pids = {"api": api.process.pid, **{one.channel: one.process.pid for one in running.values()},
