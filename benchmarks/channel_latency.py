@@ -15,7 +15,11 @@ at each stand-in (a 2xx answer to it; the first one when a delivery was retried)
 was sent count as later than that.
 
     .venv/bin/python -m benchmarks.channel_latency [--rate 100] [--seconds 15] [--channels slack,msteams,...]
-        [--runs email,mixed,slow] [--sqlite]
+        [--runs email,mixed,slow] [--sqlite] [--profile DIR]
+
+With ``--profile DIR`` the API runs under cProfile (DIR/<run>.prof, its event-loop thread), and the run prints
+the CPU seconds each process used (API, stand-ins, MariaDB) and how fast each channel's deliveries went out,
+to tell a sender that waits from a machine out of CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +27,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import os
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -33,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from sqlalchemy import create_engine, text
 
 from benchmarks.alert_latency import failing_bodies, stages
 from benchmarks.lean_client import post_at_rate
@@ -187,16 +194,58 @@ def stop_stand_ins(running: dict[str, Running]) -> dict[str, dict[str, float]]:
     return arrivals
 
 
+# `python -m cProfile` writes nothing here: uvicorn re-raises SIGTERM after its shutdown, with the handler it found
+# at start, so that handler is where the profile is written.
+_PROFILED = """
+import cProfile, runpy, signal, sys
+profile = cProfile.Profile()
+def dump(*_):
+    profile.disable()
+    profile.dump_stats({out!r})
+    sys.exit(0)
+signal.signal(signal.SIGTERM, dump)
+sys.argv = ["otelmon", *sys.argv[1:]]
+profile.enable()
+try:
+    runpy.run_module("otelmon.cli", run_name="__main__")
+finally:
+    dump()
+"""
+
+
 @dataclass
 class Result:
     sent: int
     latencies: dict[str, list[float]]  # by channel; inf for a message that never arrived
     slow: str | None
     stages: dict[str, list[float]]  # where email's time went (MariaDB only)
+    cpu: dict[str, float]  # CPU seconds per process over the run (--profile only)
+    wall: float  # seconds from the API's start to its stop
+    pace: dict[str, tuple[int, float]]  # per channel: deliveries sent and their span in seconds (--profile)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a live process and its waited-for children."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(v) for v in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+_SENT_SQL = text("SELECT integration, COUNT(*), TIMESTAMPDIFF(MICROSECOND, MIN(sent_at), MAX(sent_at))"
+                 " FROM alert_deliveries WHERE state = 'sent' GROUP BY integration")
+
+
+def sent_pace(database_url: str) -> dict[str, tuple[int, float]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            return {name: (count, span / 1e6) for name, count, span in conn.execute(_SENT_SQL)}
+    finally:
+        engine.dispose()
 
 
 def run_scenario(name: str, channels: list[str], database_url: str, args: argparse.Namespace,
-                 bodies: list[tuple[str, bytes]], tmp: Path, slow: str | None = None) -> Result:
+                 bodies: list[tuple[str, bytes]], tmp: Path, slow: str | None = None,
+                 database_pid: int | None = None) -> Result:
     running, receiver, smtp_port = start_stand_ins(channels, len(bodies), slow, args.slow_seconds)
     try:
         notify_file = tmp / f"{name}.yaml"
@@ -204,7 +253,17 @@ def run_scenario(name: str, channels: list[str], database_url: str, args: argpar
         env = {"OTELMON_DATABASE_URL": database_url, "OTELMON_NOTIFY_CONFIG": str(notify_file),
                "OTELMON_SMTP_HOST": "127.0.0.1", "OTELMON_SMTP_PORT": str(smtp_port),
                "OTELMON_ALERT_STORM_CAP_PER_MINUTE": str(int(args.rate * 120))}
-        api = ApiServer(env).start()
+        command = None
+        if args.profile:
+            args.profile.mkdir(parents=True, exist_ok=True)
+            command = [sys.executable, "-c", _PROFILED.format(out=str(args.profile / f"{name}.prof"))]
+        api = ApiServer(env, command=command).start()
+        started = time.monotonic()
+        pids = {"api": api.process.pid, **{one.channel: one.process.pid for one in running.values()},
+                "load generator": os.getpid()}
+        if database_pid:
+            pids["mariadb"] = database_pid
+        cpu_before = {role: cpu_seconds(pid) for role, pid in pids.items()} if args.profile else {}
         try:
             accepted = post_at_rate(api.url, bodies, args.rate)
             # Everything but the slow channel: its stand-in answers so slowly that it cannot keep up by design.
@@ -212,6 +271,8 @@ def run_scenario(name: str, channels: list[str], database_url: str, args: argpar
             for one in running.values():
                 if one.channel != slow:
                     one.done.wait(max(0.0, deadline - time.monotonic()))
+            cpu = {role: cpu_seconds(pid) - cpu_before[role] for role, pid in pids.items()} if args.profile else {}
+            wall = time.monotonic() - started
         finally:
             api.stop()
     finally:
@@ -219,7 +280,8 @@ def run_scenario(name: str, channels: list[str], database_url: str, args: argpar
     latencies = {channel: [arrivals[channel].get(key, float("inf")) - at for key, at in accepted.items()]
                  for channel in channels}
     where = {} if database_url.startswith("sqlite") else stages(database_url, accepted, arrivals["email"])
-    return Result(len(accepted), latencies, slow, where)
+    pace = sent_pace(database_url) if args.profile and database_pid else {}
+    return Result(len(accepted), latencies, slow, where, cpu, wall, pace)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -267,6 +329,15 @@ def report(results: dict[str, Result], args: argparse.Namespace) -> None:
     for name, result in ((n, r) for n, r in results.items() if r.stages):
         print(f"  {name:<7}" + "; ".join(f"{stage} {percentile(v, 0.5):.2f} / {percentile(v, 0.99):.2f} s"
                                       for stage, v in result.stages.items() if v))
+    for name, result in ((n, r) for n, r in results.items() if r.cpu):
+        print(f"\n{name}: CPU seconds over {result.wall:.1f} s from the API's start (2 cores: "
+              f"{2 * result.wall:.0f} CPU s at most): "
+              + ", ".join(f"{role} {seconds:.1f}" for role, seconds in result.cpu.items())
+              + f"; all of them {sum(result.cpu.values()):.1f}")
+        if result.pace:
+            print("  deliveries sent, per channel: " + ", ".join(
+                f"{channel} {count} in {span:.1f} s ({count / span if span else 0:.0f}/s)"
+                for channel, (count, span) in result.pace.items()))
     fast, slow = email_percentiles(results.get("mixed")), email_percentiles(results.get("slow"))
     if fast and slow:
         print(f"\nemail p50 / p99 with every channel answering at once: {shown(fast[0], args.drain)} / "
@@ -286,6 +357,8 @@ def main() -> None:
                         help="seconds to wait for the last messages after the last failure was sent")
     parser.add_argument("--sqlite", action="store_true", help="SQLite instead of a private MariaDB")
     parser.add_argument("--runs", default="email,mixed,slow", help="which of the runs: email, mixed, slow")
+    parser.add_argument("--profile", type=Path, help="run the API under cProfile, its output in this directory; "
+                        "print CPU seconds per process and each channel's delivery pace")
     args = parser.parse_args()
     http = [c.strip() for c in args.channels.split(",") if c.strip()]
     for channel in http:
@@ -307,7 +380,8 @@ def main() -> None:
                 url = f"sqlite:///{tmp / name}.db" if db is None else db.create_database(name)
                 print(f"running {name}: {', '.join(scenario_channels)}"
                       + (f" ({slow} slow)" if slow else ""), flush=True)
-                results[name] = run_scenario(name, scenario_channels, url, args, bodies, tmp, slow)
+                results[name] = run_scenario(name, scenario_channels, url, args, bodies, tmp, slow,
+                                             None if db is None else db.process.pid)
         finally:
             if db is not None:
                 db.remove()
