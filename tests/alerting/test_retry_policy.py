@@ -269,3 +269,17 @@ def test_a_recovery_waits_for_an_alert_of_its_fingerprint_still_on_its_way(db):
     (again,) = delivery.claim(engine, tables, settings, utcnow() + timedelta(hours=1))
     delivery.record(engine, tables, settings, [(again, None)], utcnow())
     assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1
+
+
+def test_a_retried_try_and_its_last_try_arriving_together_are_one_alert_for_the_last(db):
+    # Airflow puts a run's tries in one trace; one export batch can carry both tries of a task.
+    engine, tables, settings, ingest = db
+    first, run1 = a_try(1, will_retry=True, message="first try: timeout")
+    last, run2 = a_try(2, will_retry=False, message="second try: still timing out")
+    last = replace(last, trace_id=first.trace_id)
+    ingest.store([first, last], [run1, run2])
+    stats = dispatch_due(engine, tables, settings, utcnow())
+    assert (stats.alerted, stats.held_for_retry) == (1, 0)
+    assert outbox_states(engine, tables) == ["superseded", "alerted"]
+    (item,) = delivery.claim(engine, tables, settings, utcnow())
+    assert item.message.subject == "[OtelMon] FAILED airflow / etl / load after 2 tries"

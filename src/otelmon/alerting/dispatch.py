@@ -122,6 +122,15 @@ def _dispatch_pass(conn: Connection, tables: Tables, settings: Settings, now: da
     per_route = router.policies_vary()
     failures = _details(conn, f, [fid for ids in members.values() if len(ids) > 1 or per_route for fid in ids],
                         with_attributes=per_route)
+    # A run's tries share its trace (Airflow): a try the scheduler retried and the run's later try can arrive
+    # in one group (one export batch). The later try decides: the retried one is superseded at once, and
+    # must neither head the group nor hold it.
+    flagged = {fid for fid, _, _, flag in locked if flag}
+    superseded = _superseded_within_groups(members, failures, flagged)
+    if superseded:
+        members = {key: [i for i in ids if i not in superseded] for key, ids in members.items()}
+        members = {key: ids for key, ids in members.items() if ids}
+        _mark(conn, tables, sorted(superseded), SUPERSEDED)
     heads = {key: _outermost([failures[i] for i in ids]) if len(ids) > 1 else failures.get(ids[0], lone[ids[0]])
              for key, ids in members.items()}
     routes = {key: _first_route(router, head) for key, head in heads.items()} if per_route else {}
@@ -206,11 +215,33 @@ def _details(conn: Connection, f: Any, failure_ids: list[int], with_attributes: 
     if not failure_ids:
         return {}
     columns = [f.c.id, f.c.fingerprint, f.c.platform, f.c.group_name, f.c.process_name, f.c.span_id,
-               f.c.parent_span_id, f.c.start_time, f.c.end_time] + ([f.c.attributes] if with_attributes else [])
+               f.c.parent_span_id, f.c.start_time, f.c.end_time, f.c.run_id, f.c.try_number]
+    columns += [f.c.attributes] if with_attributes else []
     out: dict[int, Any] = {}
     for start in range(0, len(failure_ids), _IDS_PER_STATEMENT):
         chunk = failure_ids[start : start + _IDS_PER_STATEMENT]
         out.update({row.id: row for row in conn.execute(select(*columns).where(f.c.id.in_(chunk)))})
+    return out
+
+
+def _superseded_within_groups(members: dict[str, list[int]], failures: dict[int, Any],
+                              flagged: set[int]) -> set[int]:
+    """Failures of tries the scheduler retried whose run's later try is in the same group."""
+    out: set[int] = set()
+    for ids in members.values():
+        if len(ids) < 2 or not flagged.intersection(ids):
+            continue
+        latest: dict[tuple, int] = {}
+        for i in ids:
+            row = failures[i]
+            if row.run_id and row.try_number is not None:
+                key = (row.platform, row.group_name, row.process_name, row.run_id)
+                latest[key] = max(latest.get(key, row.try_number), row.try_number)
+        for i in ids:
+            row = failures[i]
+            if i in flagged and row.run_id and row.try_number is not None \
+                    and row.try_number < latest[(row.platform, row.group_name, row.process_name, row.run_id)]:
+                out.add(i)
     return out
 
 
