@@ -43,6 +43,14 @@ def run_of(f, outcome: str, number: int | None = None) -> Run:
                fingerprint=f.fingerprint if outcome != SUCCESS else None)
 
 
+def alerted_and_sent(engine, tables, settings) -> delivery.Claimed:
+    """Dispatch, then claim and record the one alert as delivered."""
+    dispatch_due(engine, tables, settings, utcnow())
+    (alert,) = delivery.claim(engine, tables, settings, utcnow())
+    delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+    return alert
+
+
 def outbox_states(engine, tables) -> list[str]:
     ob = tables.alert_outbox
     with engine.connect() as conn:
@@ -110,9 +118,7 @@ def test_a_resolved_issue_is_announced_once_as_a_reply_to_its_alert(db):
     engine, tables, settings, ingest = db
     failed, run = a_try(1, will_retry=False, run="scheduled__a")
     ingest.store([failed], [run])
-    dispatch_due(engine, tables, settings, utcnow())
-    (alert,) = delivery.claim(engine, tables, settings, utcnow())
-    delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+    alert = alerted_and_sent(engine, tables, settings)
 
     success = replace(failed, run_id="scheduled__b", end_time=utcnow())
     ingest.store([], [run_of(success, SUCCESS)])
@@ -139,9 +145,7 @@ def test_a_route_that_does_not_ask_for_recovery_notices_gets_none(database_url, 
         ingest = FailureIngestor(engine, tables, enqueue_created(tables, 0.0))
         failed, run = a_try(1, will_retry=False)
         ingest.store([failed], [run])
-        dispatch_due(engine, tables, settings, utcnow())
-        (alert,) = delivery.claim(engine, tables, settings, utcnow())
-        delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+        alerted_and_sent(engine, tables, settings)
         ingest.store([], [run_of(replace(failed, run_id="next", end_time=utcnow()), SUCCESS)])
         assert dispatch_due(engine, tables, settings, utcnow()).recoveries == 1
         assert delivery.claim(engine, tables, settings, utcnow()) == []
@@ -155,9 +159,7 @@ def test_after_a_recovery_notice_the_next_failure_is_alerted_as_news(db):
     engine, tables, settings, ingest = db
     failed, run = a_try(1, will_retry=False, run="scheduled__a")
     ingest.store([failed], [run])
-    dispatch_due(engine, tables, settings, utcnow())
-    (alert,) = delivery.claim(engine, tables, settings, utcnow())
-    delivery.record(engine, tables, settings, [(alert, None)], utcnow())
+    alerted_and_sent(engine, tables, settings)
     again, run = a_try(1, will_retry=False, run="scheduled__b")
     ingest.store([again], [run])
     assert dispatch_due(engine, tables, settings, utcnow()).suppressed == 1  # within the repeat interval
