@@ -9,14 +9,14 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, or_, select
+from sqlalchemy import Connection, Table, and_, bindparam, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from otelmon.failures.model import pipeline_key
 from otelmon.issues.lifecycle import OPEN, RESOLVED, FailureSeen, Issue, on_failure, on_success
 from otelmon.storage.dialect import is_mysql
-from otelmon.storage.failures_repo import decode_cursor, encode_cursor
+from otelmon.storage.failures_repo import keyset_page
 from otelmon.storage.runs_repo import latest_successes
 from otelmon.storage.tables import Tables
 
@@ -160,15 +160,7 @@ def list_issues(conn: Connection, tables: Tables, flt: IssueFilter, limit: int,
         query = query.where(t.c.group_name == flt.group)
     if flt.process:
         query = query.where(t.c.process_name == flt.process)
-    if cursor:
-        last_seen, last_id = decode_cursor(cursor)
-        query = query.where(or_(t.c.last_seen < last_seen, and_(t.c.last_seen == last_seen, t.c.id < last_id)))
-    rows = list(conn.execute(query.order_by(t.c.last_seen.desc(), t.c.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        next_cursor = encode_cursor(rows[-1].last_seen, rows[-1].id)
-    return rows, next_cursor
+    return keyset_page(conn, query, t.c.last_seen, t.c.id, limit, cursor)
 
 
 def issue_of(conn: Connection, tables: Tables, fingerprint: str) -> Any | None:

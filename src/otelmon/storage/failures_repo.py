@@ -20,8 +20,10 @@ from otelmon.storage.tables import Tables
 
 
 @lru_cache(maxsize=8)
-def _upsert(dialect_name: str, table: Table):
-    # Built once per table: constructing ``inserted``/``excluded`` proxies costs more than the insert.
+def widening_upsert(dialect_name: str, table: Table):
+    """INSERT keyed by ``identity_key``: a redelivered row changes nothing but may widen its time range
+    (failures and runs alike). Built once per table: constructing ``inserted``/``excluded`` proxies costs more
+    than the insert."""
     if is_mysql(dialect_name):
         stmt = mysql_insert(table)
         return stmt.on_duplicate_key_update(
@@ -80,7 +82,7 @@ def insert_failures(
     if not rows:
         return {}
     # One statement, compiled once and cached; the driver sends the rows as multi-row INSERTs.
-    conn.execute(_upsert(conn.dialect.name, table), rows)
+    conn.execute(widening_upsert(conn.dialect.name, table), rows)
     identities: dict[str, set[str]] = {ingest_id: set() for _, ingest_id in batches}
     for row in rows:
         identities[row["ingest_id"]].add(row["identity_key"])
@@ -133,16 +135,22 @@ def list_failures(
         query = query.where(t.c.group_name == flt.group)
     if flt.process:
         query = query.where(t.c.process_name == flt.process)
+    return keyset_page(conn, query, t.c.end_time, t.c.id, limit, cursor)
+
+
+def keyset_page(conn: Connection, query: Any, time_column: Any, id_column: Any, limit: int,
+                cursor: str | None) -> tuple[list[Any], str | None]:
+    """One page of ``query`` newest first by (time, id), keyset-paginated so deep pages cost the same as the
+    first; the cursor of the next page, or None on the last."""
     if cursor:
-        end_time, last_id = decode_cursor(cursor)
-        query = query.where(or_(t.c.end_time < end_time, and_(t.c.end_time == end_time, t.c.id < last_id)))
-    rows = list(conn.execute(query.order_by(t.c.end_time.desc(), t.c.id.desc()).limit(limit + 1)))
-    next_cursor = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor(last.end_time, last.id)
-    return rows, next_cursor
+        when, last_id = decode_cursor(cursor)
+        query = query.where(or_(time_column < when, and_(time_column == when, id_column < last_id)))
+    rows = list(conn.execute(query.order_by(time_column.desc(), id_column.desc()).limit(limit + 1)))
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    last = rows[-1]._mapping
+    return rows, encode_cursor(last[time_column.name], last[id_column.name])
 
 
 def get_failure(conn: Connection, tables: Tables, failure_id: int) -> Any | None:

@@ -4,39 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import lru_cache
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, func, select
-from sqlalchemy.dialects.mysql import insert as mysql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from otelmon.runs.model import SUCCESS, Run
-from otelmon.storage.dialect import is_mysql
+from otelmon.storage.failures_repo import widening_upsert
 from otelmon.storage.rows import run_row
 from otelmon.storage.tables import Tables
 
 _ROWS_PER_STATEMENT = 1000
-
-
-@lru_cache(maxsize=8)
-def _upsert(dialect_name: str, table: Table):
-    # A redelivered try changes nothing but may widen its time range, as for failures.
-    if is_mysql(dialect_name):
-        stmt = mysql_insert(table)
-        return stmt.on_duplicate_key_update(
-            start_time=func.least(table.c.start_time, stmt.inserted.start_time),
-            end_time=func.greatest(table.c.end_time, stmt.inserted.end_time),
-        )
-    stmt = sqlite_insert(table)
-    return stmt.on_conflict_do_update(
-        index_elements=[table.c.identity_key],
-        set_={
-            "start_time": func.min(table.c.start_time, stmt.excluded.start_time),
-            "end_time": func.max(table.c.end_time, stmt.excluded.end_time),
-        },
-    )
 
 
 def insert_runs(conn: Connection, tables: Tables, batches: Sequence[tuple[Sequence[Run], str]],
@@ -50,7 +28,7 @@ def insert_runs(conn: Connection, tables: Tables, batches: Sequence[tuple[Sequen
     # Sorted by the unique key, as failures are: concurrent writers lock rows in the same order.
     keyed = sorted(((run.identity_key, run, ingest_id) for runs, ingest_id in batches for run in runs),
                    key=itemgetter(0))
-    statement = _upsert(conn.dialect.name, table)
+    statement = widening_upsert(conn.dialect.name, table)
     for start in range(0, len(keyed), _ROWS_PER_STATEMENT):
         conn.execute(statement, [run_row(table, run, received_at, ingest_id, key)
                                  for key, run, ingest_id in keyed[start:start + _ROWS_PER_STATEMENT]])
