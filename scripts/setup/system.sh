@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Debian packages the tests run for real: MariaDB server, Jython, Maven. (Prometheus, promtool and Mailpit are
+# Debian packages the tests run for real: MariaDB server, Jython, Maven, Chromium (the console's browser tests,
+# driven by Playwright; Playwright's own browser download is never used). (Prometheus, promtool and Mailpit are
 # built at the stack's pinned versions by scripts/setup/stack_tools.sh: Debian's Prometheus is 2.42.)
 set -euo pipefail
 
@@ -8,6 +9,7 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(maria
 command -v jython >/dev/null 2>&1 || need+=(jython)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then

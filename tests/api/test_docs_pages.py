@@ -1,5 +1,5 @@
 """The API's own pages: /docs and /redoc with local assets (no internet needed), the bearer scheme in
-OpenAPI, and GET / saying what this is."""
+OpenAPI, and GET / landing on the console."""
 
 from html.parser import HTMLParser
 
@@ -74,11 +74,18 @@ def test_openapi_declares_the_bearer_scheme_and_401_stays_as_it_was(api):
     assert allowed.status_code == 200
 
 
-def test_root_says_what_this_is_and_links_to_the_docs(api):
-    page = httpx.get(api.url)
+def test_root_lands_on_the_console_and_links_to_the_docs(api):
+    page = httpx.get(api.url, follow_redirects=True)
+    # With a token configured, a browser without a session is taken to the console's login page.
+    assert [str(r.url.path) for r in page.history] == ["/", "/console/"]
+    assert page.url.path == "/console/login" and page.url.params["next"] == "/console/"
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert "OtelMon" in page.text and 'href="/docs"' in page.text
     assert "https://" not in page.text and "http://" not in page.text
+    for asset in referenced_assets(page.text):
+        assert asset.startswith("/console/static/"), asset
+        assert httpx.get(f"{api.url}{asset}").status_code == 200
     as_json = httpx.get(api.url, headers={"Accept": "application/json"})
     assert as_json.json()["docs"] == "/docs"
     assert as_json.json()["openapi"] == "/openapi.json"
+    assert as_json.json()["console"] == "/console/"

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from otelmon import __version__
 from otelmon.alerting.worker import AlertWorker
+from otelmon.api.console import install_console
 from otelmon.api.docs import install_docs
 from otelmon.api.errors import install_error_handlers
 from otelmon.api.responses import PROTECTED
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(silences.router, responses=PROTECTED)
     app.include_router(actions.router)
     app.include_router(health.router)
+    install_console(app)
     install_docs(app)
     install_error_handlers(app)
     return app

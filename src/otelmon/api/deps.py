@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from urllib.parse import urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -70,3 +71,20 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise PayloadTooLarge(f"body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def cross_site(request: Request, public_url: str) -> bool:
+    """A form post that the browser says comes from another site: ``Sec-Fetch-Site: cross-site``, or an
+    ``Origin`` that is neither the public URL nor the address the request was made to. A missing Origin is
+    allowed (not every client sends one for a same-origin form; Sec-Fetch-Site covers current browsers)."""
+    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+        return True
+    origin = request.headers.get("origin")
+    if origin is None:
+        return False
+    return origin.lower() not in {_origin(public_url), _origin(str(request.base_url))}

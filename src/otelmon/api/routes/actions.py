@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
@@ -19,7 +18,7 @@ from starlette.concurrency import run_in_threadpool
 
 from otelmon.actions import perform as actions
 from otelmon.actions.tokens import MUTE, ActionRequest, ExpiredToken, InvalidToken, verify
-from otelmon.api.deps import get_runtime
+from otelmon.api.deps import cross_site, get_runtime
 from otelmon.api.runtime import Runtime
 from otelmon.clock import utcnow
 from otelmon.email.render import environment
@@ -64,20 +63,6 @@ async def _verified(runtime: Runtime, token: str, now: datetime) -> ActionReques
                              "`otelmon silence add`.")
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
-def _cross_site(request: Request, runtime: Runtime) -> bool:
-    if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
-        return True
-    origin = request.headers.get("origin")
-    if origin is None:
-        return False  # not sent by every client for a same-origin form; Sec-Fetch-Site covers current browsers
-    return origin.lower() not in {_origin(runtime.settings.public_url), _origin(str(request.base_url))}
-
-
 @router.get("/actions/{token}")
 async def confirm_action(token: str, runtime: Runtime = Depends(get_runtime)) -> HTMLResponse:
     now = utcnow()
@@ -105,7 +90,7 @@ async def confirm_action(token: str, runtime: Runtime = Depends(get_runtime)) ->
 
 @router.post("/actions/{token}")
 async def do_action(token: str, http: Request, runtime: Runtime = Depends(get_runtime)) -> HTMLResponse:
-    if _cross_site(http, runtime):
+    if cross_site(http, runtime.settings.public_url):
         return _page(403, title="Refused", message="This action can only be confirmed from its own page.")
     now = utcnow()
     request = await _verified(runtime, token, now)
