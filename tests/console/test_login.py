@@ -69,3 +69,24 @@ def test_the_login_form_itself_needs_its_csrf_token(console):
         answer = client.post("/console/login", data={"token": TOKEN, "next": "/console/"})
         assert answer.status_code == 403 and "otelmon_console" not in answer.headers.get("set-cookie", "")
         assert client.get("/console/").status_code == 303  # still not logged in
+
+
+def test_a_link_from_another_site_opens_the_page_for_a_logged_in_browser(browser, console):
+    """SameSite=Strict withholds the cookie on a link followed from another site (webmail, Slack); the console
+    navigates once more, same-origin, so a logged-in person lands on the page, not on the login form."""
+    page = log_in(browser, console)
+    other_site = console.url.replace("127.0.0.1", "localhost")  # another site for the browser
+    page.goto(f"{other_site}/console/login")  # any page served from the other site
+    target = f"{console.url}/console/?from=alert"
+    page.evaluate("t => { const a = document.createElement('a'); a.href = t; a.id = 'away'; a.textContent = 'open';"
+                  " document.body.appendChild(a); }", target)
+    with page.expect_navigation(url=target):
+        page.click("#away")
+    page.get_by_role("button", name="Log out").wait_for()  # after the console's own same-origin reload
+    assert page.url == target
+    stranger = browser.new_context().new_page()
+    stranger.goto(f"{other_site}/console/login")
+    stranger.evaluate("t => { const a = document.createElement('a'); a.href = t; a.id = 'away'; a.textContent = 'open';"
+                      " document.body.appendChild(a); }", target)
+    stranger.click("#away")
+    stranger.wait_for_url("**/console/login?next=*")

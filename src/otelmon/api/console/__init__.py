@@ -9,12 +9,13 @@ from pathlib import Path
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import otelmon.console
 from otelmon.api.console import home, login
 from otelmon.api.console.deps import HEADERS, PREFIX, LoginRequired, Refused, signer, visitor
+from otelmon.email.render import environment
 
 STATIC = Path(otelmon.console.__file__).parent / "static"
 ROUTERS = (login.router, home.router)
@@ -28,6 +29,13 @@ def install_console(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def _login(request: Request, exc: LoginRequired) -> Response:
         root = request.scope.get("root_path", "")
+        if request.headers.get("sec-fetch-site", "").lower() == "cross-site":
+            # A link followed from another site (an alert in webmail, Slack): the browser withheld the
+            # SameSite=Strict cookie. Navigating again from this page is same-origin, so it is sent then, and a
+            # logged-in person sees the page instead of the login form; without a session the second request
+            # is same-origin and goes to login as usual (no loop).
+            return HTMLResponse(environment().get_template("console/reload.html.j2").render(
+                root=root, target=f"{root}{exc.next_path}"), headers=HEADERS)
         return RedirectResponse(f"{root}{PREFIX}/login?next={quote(exc.next_path, safe='')}", status_code=303,
                                 headers=HEADERS)
 
