@@ -226,3 +226,9 @@ def safe_next(target: str | None) -> str:
 
 def error_page(viewer: Viewer, status: int, title: str, message: str) -> HTMLResponse:
     return viewer.page("console/error.html.j2", status=status, title=title, message=message)
+
+
+def sentence(exc: Exception) -> str:
+    """An exception's message as a sentence on a page: capitalised, with its full stop."""
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."
