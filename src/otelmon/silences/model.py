@@ -94,7 +94,7 @@ def check_window(starts_at: datetime | None, ends_at: datetime | None, duration:
     """(start, end) of a new silence from an end time or a duration (exactly one), the start defaulting to now:
     the end after the start and in the future. ValueError says what is wrong."""
     if (duration is None) == (ends_at is None):
-        raise ValueError("give either an end time (ends_at) or a duration (for, e.g. 24h), not both or neither")
+        raise ValueError("give either ends_at or for (a duration such as 24h), not both or neither")
     starts = starts_at or now
     ends = ends_at if ends_at is not None else starts + parse_duration(duration or "")
     if ends <= starts:

@@ -37,6 +37,7 @@ def _id(text: str) -> int | None:
 
 def _alerts(history: AlertHistory, rows: list[Any]) -> list[dict[str, Any]]:
     return [{"row": row, "recipients": json.loads(row.recipients), "deliveries": history.deliveries.get(row.id, []),
+             "head": history.heads.get(row.head_failure_id),
              "resendable": row.state in admin.RESENDABLE, "cancellable": row.state in admin.CANCELLABLE}
             for row in rows]
 
