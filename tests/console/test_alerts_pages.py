@@ -99,3 +99,11 @@ def test_resend_a_failed_alert_and_cancel_another(browser, console, smtp_later):
     expect(page.locator("tbody[id^=alert-]")).to_have_count(1)
     expect(page.locator("#alert-2")).to_be_visible()
     assert len(smtp_later.received) == 1  # the cancelled alert was never sent
+    page.goto("/console/alerts?limit=1")
+    expect(page.locator("tbody[id^=alert-]")).to_have_count(1)
+    expect(page.locator("#alert-2")).to_be_visible()
+    page.get_by_role("link", name="Older alerts").click()
+    expect(page.locator("#alert-1")).to_be_visible()
+    expect(page.locator("tbody[id^=alert-]")).to_have_count(1)
+    assert page.request.get("/console/alerts?state=bogus").status == 422
+    assert page.request.get("/console/alerts/999").status == 404

@@ -7,10 +7,11 @@ from __future__ import annotations
 import html
 import re
 
+import httpx
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.console.conftest import api_get, export_failure, log_in, with_alerts
+from tests.console.conftest import AUTH, api_get, export_failure, log_in, with_alerts
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -52,6 +53,8 @@ def test_silence_a_failure_from_the_console_then_expire_it(browser, console, smt
     fingerprint = failure["fingerprint"]
 
     page = log_in(browser, console)
+    errors: list[str] = []  # a style or script the CSP blocks is reported here
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.goto(f"/console/silences/new?fingerprint={fingerprint}")
     expect(page.get_by_label("Fingerprint")).to_have_value(fingerprint)
     preview = page.get_by_role("table", name="Matching issues")
@@ -110,6 +113,7 @@ def test_silence_a_failure_from_the_console_then_expire_it(browser, console, smt
     assert second.message["Subject"] == "[OtelMon] FAILED airflow / billing_daily / load"
     alerted = max(dispatched(console, 3).values(), key=lambda f: f["id"])
     assert alerted["silenced"] is False
+    assert errors == []
 
 
 def post_form(page: Page, path: str, fields: dict[str, str]):
@@ -173,3 +177,20 @@ def test_a_form_without_its_csrf_token_changes_nothing(browser, console):
     assert again.status == 409 and "is already expired" in again.text() and "Nothing was changed." in again.text()
     missing = post_form(page, "/console/silences/999/expire", {})
     assert missing.status == 404 and "Silence 999 does not exist." in missing.text()
+
+
+def test_silences_are_listed_newest_first_a_page_at_a_time(browser, console):
+    made = [httpx.post(f"{console.url}/api/v1/silences", headers=AUTH, timeout=10, json={
+        "matchers": {"process": f"step_{n}"}, "for": "1h", "comment": f"c{n}", "author": "alice"}).json()["id"]
+        for n in range(3)]
+    page = log_in(browser, console, "/console/silences?limit=2")
+    rows = page.locator("tbody tr[id^=silence-]")
+    expect(rows).to_have_count(2)
+    assert [rows.nth(i).get_attribute("id") for i in range(2)] == [f"silence-{made[2]}", f"silence-{made[1]}"]
+    page.get_by_role("link", name="Older silences").click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("id", f"silence-{made[0]}")
+    expect(page.get_by_role("link", name="Older silences")).to_have_count(0)
+    for query in ("state=bogus", "limit=0", "before_id=x"):
+        answer = page.request.get(f"/console/silences?{query}")
+        assert answer.status == 422 and "Not a silence listing" in answer.text()

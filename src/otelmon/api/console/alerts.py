@@ -14,25 +14,14 @@ from starlette.concurrency import run_in_threadpool
 from otelmon.alerting import admin
 from otelmon.alerting.delivery import CANCELLED, FAILED, PENDING, SENDING, SENT, UNROUTABLE
 from otelmon.alerting.history import AlertHistory, read_history
-from otelmon.api.console.deps import PREFIX, Submitted, Viewer, error_page, flash, form, sentence, viewer
+from otelmon.api.console.deps import PREFIX, Submitted, Viewer, error_page, flash, form, paging, sentence, viewer
 from otelmon.api.deps import wake_sender
 from otelmon.api.schemas import MAX_ID
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-PAGE_SIZE = 50
 STATES = (PENDING, SENDING, SENT, FAILED, UNROUTABLE, CANCELLED)
 DONE = {"resent": "Alert #{id} is queued to be sent again.", "cancelled": "Alert #{id} cancelled: it will not be sent."}
-
-
-def _bad_query(viewer: Viewer) -> Response:
-    return error_page(viewer, 422, "Not an alert listing",
-                      f"state is one of {', '.join(STATES)}; before_id is an alert id.")
-
-
-def _id(text: str) -> int | None:
-    """A positive id from the URL, or None (``""`` too: the caller tells them apart)."""
-    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
 
 
 def _alerts(history: AlertHistory, rows: list[Any]) -> list[dict[str, Any]]:
@@ -45,16 +34,18 @@ def _alerts(history: AlertHistory, rows: list[Any]) -> list[dict[str, Any]]:
 @router.get("/alerts")
 async def alerts_page(request: Request, viewer: Viewer = Depends(viewer)) -> Response:
     state = request.query_params.get("state", "")
-    before = request.query_params.get("before_id", "")
-    if (state and state not in STATES) or (before and _id(before) is None):
-        return _bad_query(viewer)
+    place = paging(request)
+    if (state and state not in STATES) or place is None:
+        return error_page(viewer, 422, "Not an alert listing",
+                          f"state is one of {', '.join(STATES)}; before_id is an alert id; limit is 1 to 200.")
     history = await run_in_threadpool(read_history, viewer.runtime.engine, viewer.runtime.tables, state or None,
-                                      PAGE_SIZE, _id(before))
-    more = len(history.rows) > PAGE_SIZE
-    rows = history.rows[:PAGE_SIZE]
+                                      place.limit, place.before_id)
+    more = len(history.rows) > place.limit
+    rows = history.rows[: place.limit]
     return viewer.page("console/alerts.html.j2", title="Alerts", nav="alerts", flash=flash(request, DONE),
                        alerts=_alerts(history, rows), state=state, states=STATES,
-                       alerts_by_state=history.alerts_by_state, next_before_id=rows[-1].id if more else None)
+                       alerts_by_state=history.alerts_by_state, limit=place.limit,
+                       next_before_id=rows[-1].id if more else None)
 
 
 @router.get("/alerts/{alert_id}")

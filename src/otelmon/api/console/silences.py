@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
-from otelmon.api.console.deps import PREFIX, Submitted, Viewer, error_page, flash, form, sentence, viewer
+from otelmon.api.console.deps import PREFIX, Submitted, Viewer, error_page, flash, form, paging, sentence, viewer
 from otelmon.api.schemas import MAX_ID
 from otelmon.clock import utcnow
 from otelmon.failures.values import to_naive_utc
@@ -21,7 +21,6 @@ from otelmon.silences.preview import Preview, preview
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
-PAGE_SIZE = 50
 PREVIEW_SIZE = 10
 STATES = ("active", "expired", "all")
 DONE = {"created": "Silence #{id} created.", "expired": "Silence #{id} expired: matching failures are alerted again."}
@@ -104,23 +103,22 @@ async def _form_page(viewer: Viewer, draft: Draft, error: str | None = None, sta
 @router.get("/silences")
 async def silences_page(request: Request, viewer: Viewer = Depends(viewer)) -> Response:
     state = request.query_params.get("state", "active")
-    before = request.query_params.get("before_id", "")
-    if state not in STATES or (before and not (before.isdigit() and 0 < int(before) <= MAX_ID)):
+    place = paging(request)
+    if state not in STATES or place is None:
         return error_page(viewer, 422, "Not a silence listing",
-                          f"state is one of {', '.join(STATES)}; before_id is a silence id.")
-    before_id = int(before) if before else None
+                          f"state is one of {', '.join(STATES)}; before_id is a silence id; limit is 1 to 200.")
     now = utcnow()
 
     def query() -> list[Silence]:
         with viewer.runtime.engine.connect() as conn:
-            return store.list_silences(conn, viewer.runtime.tables, state, now, PAGE_SIZE, before_id)
+            return store.list_silences(conn, viewer.runtime.tables, state, now, place.limit, place.before_id)
 
     rows = await run_in_threadpool(query)
-    more = len(rows) > PAGE_SIZE
-    rows = rows[:PAGE_SIZE]
+    more = len(rows) > place.limit
+    rows = rows[: place.limit]
     return viewer.page("console/silences.html.j2", title="Silences", nav="silences", flash=flash(request, DONE),
                        silences=[(s, s.status(now)) for s in rows], state=state, states=STATES,
-                       next_before_id=rows[-1].id if more else None)
+                       limit=place.limit, next_before_id=rows[-1].id if more else None)
 
 
 @router.get("/silences/new")
