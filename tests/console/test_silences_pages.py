@@ -130,7 +130,7 @@ INVALID = [
     ({"duration": "soon"}, "invalid duration 'soon'"),
     ({"ends_at": "2001-01-01T00:00"}, "not both or neither"),
     ({"duration": "", "ends_at": "2001-01-01T00:00"}, "ends_at must be after starts_at"),
-    ({"duration": "", "ends_at": "tomorrow"}, "invalid end time 'tomorrow'"),
+    ({"duration": "", "ends_at": "tomorrow"}, "invalid time 'tomorrow'"),
     ({"comment": "   "}, "comment and author must not be blank"),
     ({"process": "a[b"}, "unbalanced [ ]"),
     ({"error_type": "x" * 256}, "longer than 255 characters"),

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from otelmon.failures.values import to_naive_utc
+
 SILENCE, ACK = "silence", "ack"
 Kind = Literal["silence", "ack"]
 Status = Literal["pending", "active", "expired"]
@@ -87,6 +89,16 @@ def parse_matcher(text: str) -> tuple[str, str]:
     if not sep:
         raise ValueError(f"invalid matcher {text!r}: expected KEY=PATTERN, e.g. group=billing_*")
     return key.strip(), pattern.strip()
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A start or end typed by a person: ISO 8601, UTC when it names no zone (as every time OtelMon shows)."""
+    if not text:
+        return None
+    try:
+        return to_naive_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError(f"invalid time {text!r}: expected ISO 8601, e.g. 2026-12-24T18:00 (UTC)") from None
 
 
 def check_window(starts_at: datetime | None, ends_at: datetime | None, duration: str | None,

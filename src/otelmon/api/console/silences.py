@@ -14,9 +14,8 @@ from starlette.concurrency import run_in_threadpool
 from otelmon.api.console.deps import PREFIX, Submitted, Viewer, error_page, flash, form, paging, sentence, viewer
 from otelmon.api.schemas import MAX_ID
 from otelmon.clock import utcnow
-from otelmon.failures.values import to_naive_utc
 from otelmon.silences import store
-from otelmon.silences.model import MATCHER_KEYS, Silence, check_matchers, check_note, check_window
+from otelmon.silences.model import MATCHER_KEYS, Silence, check_matchers, check_note, check_window, parse_time
 from otelmon.silences.preview import Preview, preview
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -60,21 +59,11 @@ class Checked:
     author: str
 
 
-def _end_time(text: str) -> datetime | None:
-    """The form's end time (``datetime-local``: UTC, as every time in the console), or an ISO 8601 time."""
-    if not text:
-        return None
-    try:
-        return to_naive_utc(datetime.fromisoformat(text))
-    except ValueError:
-        raise ValueError(f"invalid end time {text!r}: expected e.g. 2026-12-24T18:00 (UTC)") from None
-
-
 def check(draft: Draft, now: datetime) -> Checked:
     """The checks of ``POST /api/v1/silences`` (the package's), on the form's fields; ValueError says what."""
     matchers = check_matchers(draft.matchers())
     comment, author = check_note(draft.comment, draft.author)
-    starts, ends = check_window(None, _end_time(draft.ends_at), draft.duration or None, now)
+    starts, ends = check_window(None, parse_time(draft.ends_at), draft.duration or None, now)
     return Checked(matchers, starts, ends, comment, author)
 
 
