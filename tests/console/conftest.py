@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.trace.export import SpanExportResult
@@ -59,3 +60,21 @@ def log_in(browser: Browser, api: ApiServer, path: str = "/console/") -> Page:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**{path}")
     return page
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+TEAM = "data-team@example.com"
+
+
+def with_alerts(env: dict[str, str], smtp_port: int, **more: str) -> dict[str, str]:
+    """``env`` with alerts on, emailed to TEAM through the SMTP server at ``smtp_port``, sent without delay."""
+    return {**env, "OTELMON_ALERTS_ENABLED": "true", "OTELMON_SMTP_HOST": "127.0.0.1",
+            "OTELMON_SMTP_PORT": str(smtp_port), "OTELMON_SMTP_MAIL_FROM": "otelmon@example.com",
+            "OTELMON_ALERT_RECIPIENTS": TEAM, "OTELMON_ALERT_GROUP_WAIT_SECONDS": "0",
+            "OTELMON_ALERT_POLL_SECONDS": "0.2", "OTELMON_ALERT_BACKOFF_INITIAL_SECONDS": "0.2",
+            "OTELMON_ALERT_BACKOFF_MAX_SECONDS": "1", **more}
+
+
+def api_get(api: ApiServer, path: str, **params) -> dict:
+    """A JSON answer of the API, with the token."""
+    return httpx.get(f"{api.url}{path}", params=params, headers=AUTH, timeout=10).raise_for_status().json()

@@ -3,7 +3,7 @@ rows by state, all read from one snapshot."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -18,10 +18,13 @@ class AlertHistory:
     deliveries: dict[int, list[Any]]  # by alert id: one row per target (receiver, integration, target)
     alerts_by_state: dict[str, int]
     outbox_by_state: dict[str, int]
+    # by failure id: the head failure of each alert (platform, group_name, process_name, error_type), what an
+    # alert not yet rendered (no subject) is about
+    heads: dict[int, Any] = field(default_factory=dict)
 
 
 def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, before_id: int | None) -> AlertHistory:
-    a, ob, d = tables.alerts, tables.alert_outbox, tables.alert_deliveries
+    a, ob, d, f = tables.alerts, tables.alert_outbox, tables.alert_deliveries, tables.failures
     query = select(a).order_by(a.c.id.desc()).limit(limit + 1)
     if state:
         query = query.where(a.c.state == state)
@@ -37,4 +40,8 @@ def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, 
         if rows:
             for row in conn.execute(select(d).where(d.c.alert_id.in_(list(deliveries))).order_by(d.c.id)):
                 deliveries[row.alert_id].append(row)
-    return AlertHistory(rows, deliveries, by_state, outbox)
+        head_ids = sorted({r.head_failure_id for r in rows if r.head_failure_id is not None})
+        heads = {row.id: row for row in conn.execute(
+            select(f.c.id, f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type)
+            .where(f.c.id.in_(head_ids)))} if head_ids else {}
+    return AlertHistory(rows, deliveries, by_state, outbox, heads)

@@ -28,6 +28,13 @@ def wake_alerts(request: Request) -> None:
         worker.wake()
 
 
+def wake_sender(request: Request) -> None:
+    """An alert was made due now (resent): the sender looks at once instead of at its next poll."""
+    worker = getattr(request.app.state, "alert_worker", None)
+    if worker is not None:
+        worker.sender.wake()
+
+
 # Declared in OpenAPI (the Authorize button of /docs); the check itself is ours, since a token is optional.
 _bearer = HTTPBearer(auto_error=False, description="OTELMON_INGEST_TOKEN; required only when it is set")
 

@@ -37,12 +37,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     expire.set_defaults(func=_expire)
 
 
-def _time(text: str | None) -> datetime | None:
-    from otelmon.failures.values import to_naive_utc
-
-    return to_naive_utc(datetime.fromisoformat(text)) if text else None
-
-
 def describe(silence: Silence, now: datetime) -> str:
     matchers = " ".join(f"{k}={v}" for k, v in silence.matchers.items())
     until = f"until {silence.ends_at:%Y-%m-%d %H:%M:%S}Z" if silence.ends_at else "until resolved (ack)"
@@ -55,15 +49,13 @@ def _add(args: argparse.Namespace) -> int:
     from otelmon.alerting.commands import open_database
     from otelmon.clock import utcnow
     from otelmon.silences import store
-    from otelmon.silences.model import parse_duration, parse_matcher
+    from otelmon.silences.model import check_note, check_window, parse_matcher, parse_time
 
     try:
         matchers = dict(parse_matcher(m) for m in args.match)
         now = utcnow()
-        starts = _time(args.start) or now
-        ends = _time(args.until) if args.until else starts + parse_duration(args.duration)
-        if not args.comment.strip() or not args.author.strip():
-            raise ValueError("--comment and --author must not be blank")
+        starts, ends = check_window(parse_time(args.start), parse_time(args.until), args.duration, now)
+        comment, author = check_note(args.comment, args.author)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -74,7 +66,7 @@ def _add(args: argparse.Namespace) -> int:
     try:
         with engine.begin() as conn:
             silence = store.create(conn, tables, matchers=matchers, starts_at=starts, ends_at=ends,
-                                   comment=args.comment.strip(), created_by=args.author.strip(), now=now)
+                                   comment=comment, created_by=author, now=now)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

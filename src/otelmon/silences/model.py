@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
+from otelmon.failures.values import to_naive_utc
+
 SILENCE, ACK = "silence", "ack"
 Kind = Literal["silence", "ack"]
 Status = Literal["pending", "active", "expired"]
@@ -17,6 +19,8 @@ MATCHER_KEYS = ("platform", "group", "process", "error_type", "fingerprint")
 COLUMNS = {"platform": "platform", "group": "group_name", "process": "process_name", "error_type": "error_type",
            "fingerprint": "fingerprint"}
 MAX_PATTERN_CHARS = 255
+MAX_COMMENT_CHARS = 2000
+MAX_AUTHOR_CHARS = 255
 GLOB_CHARS = frozenset("*?[")
 
 _DURATION = re.compile(r"(\d+)\s*([smhdw])", re.IGNORECASE)
@@ -85,3 +89,40 @@ def parse_matcher(text: str) -> tuple[str, str]:
     if not sep:
         raise ValueError(f"invalid matcher {text!r}: expected KEY=PATTERN, e.g. group=billing_*")
     return key.strip(), pattern.strip()
+
+
+def parse_time(text: str | None) -> datetime | None:
+    """A start or end typed by a person: ISO 8601, UTC when it names no zone (as every time OtelMon shows)."""
+    if not text:
+        return None
+    try:
+        return to_naive_utc(datetime.fromisoformat(text))
+    except ValueError:
+        raise ValueError(f"invalid time {text!r}: expected ISO 8601, e.g. 2026-12-24T18:00 (UTC)") from None
+
+
+def check_window(starts_at: datetime | None, ends_at: datetime | None, duration: str | None,
+                 now: datetime) -> tuple[datetime, datetime]:
+    """(start, end) of a new silence from an end time or a duration (exactly one), the start defaulting to now:
+    the end after the start and in the future. ValueError says what is wrong."""
+    if (duration is None) == (ends_at is None):
+        raise ValueError("give either ends_at or for (a duration such as 24h), not both or neither")
+    starts = starts_at or now
+    ends = ends_at if ends_at is not None else starts + parse_duration(duration or "")
+    if ends <= starts:
+        raise ValueError("ends_at must be after starts_at")
+    if ends <= now:
+        raise ValueError("ends_at must be in the future")
+    return starts, ends
+
+
+def check_note(comment: str, author: str) -> tuple[str, str]:
+    """Why and who, stripped: both required, of bounded length."""
+    comment, author = comment.strip(), author.strip()
+    if not comment or not author:
+        raise ValueError("comment and author must not be blank")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise ValueError(f"the comment is longer than {MAX_COMMENT_CHARS} characters")
+    if len(author) > MAX_AUTHOR_CHARS:
+        raise ValueError(f"the author is longer than {MAX_AUTHOR_CHARS} characters")
+    return comment, author

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 from sqlalchemy import Connection, Engine, and_, or_, select, update
@@ -204,13 +204,6 @@ def _read(conn: Connection, tables: Tables, failure_ids: Iterable[int]) -> list[
     for start in range(0, len(ids), _IDS_PER_STATEMENT):
         out.extend(conn.execute(select(*columns).where(f.c.id.in_(ids[start : start + _IDS_PER_STATEMENT]))))
     return out
-
-
-def default_end(starts_at: datetime, duration: timedelta | None, ends_at: datetime | None) -> datetime:
-    """A silence's end from an end time or a duration (exactly one of them)."""
-    if (duration is None) == (ends_at is None):
-        raise ValueError("give either an end time (ends_at) or a duration (for), not both or neither")
-    return ends_at if ends_at is not None else starts_at + duration  # type: ignore[operator]
 
 
 def end_acks_of_changed_issues(tables: Tables):  # noqa: ANN201 - an ingest ChangeHook

@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from otelmon import __version__
 from otelmon.api.deps import cross_site, get_runtime, read_body
 from otelmon.api.runtime import Runtime
+from otelmon.api.schemas import MAX_ID
 from otelmon.console.session import COOKIE, MAX_AGE_SECONDS, Session, Signer
 from otelmon.email.render import environment
 from otelmon.storage.secret_key import ensure_secret_key
@@ -226,3 +227,32 @@ def safe_next(target: str | None) -> str:
 
 def error_page(viewer: Viewer, status: int, title: str, message: str) -> HTMLResponse:
     return viewer.page("console/error.html.j2", status=status, title=title, message=message)
+
+
+@dataclass(frozen=True)
+class Paging:
+    """A listing page's place: newest first, ids below ``before_id``, ``limit`` of them."""
+
+    before_id: int | None
+    limit: int
+
+
+def paging(request: Request, default: int = 50, most: int = 200) -> Paging | None:
+    """``?before_id=`` and ``?limit=`` of a listing, or None when one is not a whole number in its range."""
+
+    def number(name: str, top: int) -> int | None | bool:
+        text = request.query_params.get(name, "")
+        if not text:
+            return None
+        return int(text) if text.isdigit() and len(text) < 20 and 0 < int(text) <= top else False
+
+    before_id, limit = number("before_id", MAX_ID), number("limit", most)
+    if before_id is False or limit is False:
+        return None
+    return Paging(before_id, limit or default)
+
+
+def sentence(exc: Exception) -> str:
+    """An exception's message as a sentence on a page: capitalised, with its full stop."""
+    text = str(exc)
+    return f"{text[:1].upper()}{text[1:]}."

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from otelmon.alerting import admin
 from otelmon.alerting.history import read_history
-from otelmon.api.deps import get_runtime, require_token
+from otelmon.api.deps import get_runtime, require_token, wake_sender
 from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import MAX_ID, UtcDateTime
 
@@ -93,9 +93,7 @@ async def _transition(request: Request, runtime: Runtime, action: Any, alert_id:
         raise HTTPException(404, str(exc)) from None
     except admin.InvalidTransition as exc:
         raise HTTPException(409, str(exc)) from None
-    worker = getattr(request.app.state, "alert_worker", None)
-    if worker is not None:
-        worker.sender.wake()  # a resent alert is due now
+    wake_sender(request)
     return _item(row)
 
 

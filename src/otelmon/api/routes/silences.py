@@ -17,7 +17,15 @@ from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import MAX_ID, ReportedDateTime, UtcDateTime
 from otelmon.clock import utcnow
 from otelmon.silences import store
-from otelmon.silences.model import MAX_PATTERN_CHARS, Silence, check_matchers, parse_duration
+from otelmon.silences.model import (
+    MAX_AUTHOR_CHARS,
+    MAX_COMMENT_CHARS,
+    MAX_PATTERN_CHARS,
+    Silence,
+    check_matchers,
+    check_note,
+    check_window,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["silences"], dependencies=[Depends(require_token)])
 _NOT_JSON = {400: problem("the body is not JSON")}
@@ -49,23 +57,14 @@ class SilenceCreate(BaseModel):
     ends_at: ReportedDateTime | None = Field(None, description="ISO 8601; or give `for` instead")
     duration: str | None = Field(None, alias="for", max_length=32, examples=["24h"],
                                  description="How long from starts_at: 30m, 24h, 7d, 1h30m; or give ends_at")
-    comment: str = Field(min_length=1, max_length=2000, description="Why (required)")
-    author: str = Field(min_length=1, max_length=255, description="Who (required)")
+    comment: str = Field(min_length=1, max_length=MAX_COMMENT_CHARS, description="Why (required)")
+    author: str = Field(min_length=1, max_length=MAX_AUTHOR_CHARS, description="Who (required)")
 
     @model_validator(mode="after")
     def _check(self) -> SilenceCreate:
         check_matchers(self.matchers.given())
-        if not self.comment.strip() or not self.author.strip():
-            raise ValueError("comment and author must not be blank")
-        if (self.duration is None) == (self.ends_at is None):
-            raise ValueError("give either ends_at or for (a duration such as 24h), not both or neither")
-        starts = self.starts_at or utcnow()
-        ends = self.ends_at if self.ends_at is not None else starts + parse_duration(self.duration or "")
-        if ends <= starts:
-            raise ValueError("ends_at must be after starts_at")
-        if ends <= utcnow():
-            raise ValueError("ends_at must be in the future")
-        self.starts_at, self.ends_at = starts, ends
+        check_note(self.comment, self.author)
+        self.starts_at, self.ends_at = check_window(self.starts_at, self.ends_at, self.duration, utcnow())
         return self
 
 
