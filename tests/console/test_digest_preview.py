@@ -40,6 +40,9 @@ def test_the_preview_shows_the_next_digest_and_changes_nothing(browser, digest_e
     before = everything(database_url)
     assert before["failures"] and before["digests"] == []
 
+    refused = []
+    page.on("console", lambda message: refused.append(message.text) if "Content Security Policy" in message.text
+            else None)
     page.goto("/console/digest")
     facts = page.locator("dl.facts").inner_text()
     assert re.search(r"New failures\s+3 in 2 pipeline\(s\)", facts)
@@ -54,6 +57,7 @@ def test_the_preview_shows_the_next_digest_and_changes_nothing(browser, digest_e
     email = page.frame_locator("iframe.preview")
     for name in ("extract_orders", "load_orders", "sync_ledger", HOSTILE):
         assert email.get_by_text(name).first.is_visible()  # the hostile message shown as text, not as markup
+    assert refused == []  # the page and its framed email load within their policies
 
     answer = page.request.get("/console/digest/preview.html")
     assert answer.status == 200
