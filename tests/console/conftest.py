@@ -18,7 +18,10 @@ from tests.harness.spans import SpanFactory
 TOKEN = "console-test-token"
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: while Playwright's sync API is open its event loop counts as running in this
+# thread, and asyncio.run() (the digest's and the notifiers' sending) fails in any test that runs meanwhile,
+# e.g. tests/digest after tests/console in one pytest run.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = launch(playwright)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Connection, Engine, func, select
 
 from otelmon.storage.database import read_snapshot
 from otelmon.storage.tables import Tables
@@ -34,7 +34,7 @@ def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, 
     # that saw one without the other would report an alert as settled before its email was sent.
     with read_snapshot(engine) as conn:
         outbox = dict(conn.execute(select(ob.c.state, func.count()).group_by(ob.c.state)).all())
-        by_state = dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())
+        by_state = alerts_by_state(conn, tables)
         rows = list(conn.execute(query))
         deliveries: dict[int, list[Any]] = {r.id: [] for r in rows}
         if rows:
@@ -45,3 +45,9 @@ def read_history(engine: Engine, tables: Tables, state: str | None, limit: int, 
             select(f.c.id, f.c.platform, f.c.group_name, f.c.process_name, f.c.error_type)
             .where(f.c.id.in_(head_ids)))} if head_ids else {}
     return AlertHistory(rows, deliveries, by_state, outbox, heads)
+
+
+def alerts_by_state(conn: Connection, tables: Tables) -> dict[str, int]:
+    """Alerts per state, only the states some alert is in."""
+    a = tables.alerts
+    return dict(conn.execute(select(a.c.state, func.count()).group_by(a.c.state)).all())

@@ -7,7 +7,7 @@ import os
 import socket
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -103,8 +103,10 @@ def run_digest(engine: Engine, settings: Settings, options: DigestOptions, *, ow
     return result
 
 
-def preview(engine: Engine, settings: Settings, options: DigestOptions) -> tuple[list, Claim | None]:
-    """What a run would do now, changing nothing: the unsent digests it would resend, and the new claim."""
+def preview(engine: Engine, settings: Settings, options: DigestOptions,
+            now: datetime | None = None) -> tuple[list, Claim | None]:
+    """What a run would do ``now`` (default: now), changing nothing: the unsent digests it would resend, and
+    the new claim."""
     missing = pending(engine)
     if missing:
         raise SchemaNotReady(f"this database has no OtelMon schema or an older one (not applied: "
@@ -112,4 +114,4 @@ def preview(engine: Engine, settings: Settings, options: DigestOptions) -> tuple
     tables = Tables.reflect(engine)
     with engine.connect() as conn:
         unsent = ledger.unsent(conn, tables)
-    return unsent, preview_claim(engine, tables, settings, options, now=utcnow())
+    return unsent, preview_claim(engine, tables, settings, options, now=now or utcnow())

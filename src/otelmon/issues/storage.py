@@ -9,12 +9,12 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy import Connection, Table, and_, bindparam, func, select
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from otelmon.failures.model import pipeline_key
-from otelmon.issues.lifecycle import OPEN, RESOLVED, FailureSeen, Issue, on_failure, on_success
+from otelmon.issues.lifecycle import OPEN, RESOLVED, STATES, FailureSeen, Issue, on_failure, on_success
 from otelmon.storage.dialect import is_mysql
 from otelmon.storage.failures_repo import keyset_page
 from otelmon.storage.runs_repo import latest_successes
@@ -161,6 +161,13 @@ def list_issues(conn: Connection, tables: Tables, flt: IssueFilter, limit: int,
     if flt.process:
         query = query.where(t.c.process_name == flt.process)
     return keyset_page(conn, query, t.c.last_seen, t.c.id, limit, cursor)
+
+
+def count_by_state(conn: Connection, tables: Tables) -> dict[str, int]:
+    """Issues per state (every state present, zero when none), placeholders left out as ``list_issues`` does."""
+    t = tables.issues
+    query = select(t.c.state, func.count()).where(t.c.occurrences > 0).group_by(t.c.state)
+    return dict.fromkeys(STATES, 0) | dict(conn.execute(query).all())
 
 
 def issue_of(conn: Connection, tables: Tables, fingerprint: str) -> Any | None:

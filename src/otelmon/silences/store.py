@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import Connection, Engine, and_, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from otelmon.clock import utcnow
@@ -86,6 +86,13 @@ def list_silences(conn: Connection, tables: Tables, which: Listing, now: datetim
     if before_id is not None:
         query = query.where(s.c.id < before_id)
     return [_silence(r) for r in conn.execute(query)]
+
+
+def count_active(conn: Connection, tables: Tables, now: datetime) -> dict[str, int]:
+    """Silences and acknowledgements holding back failures at ``now`` (started, not ended), by kind."""
+    s = tables.silences
+    query = select(s.c.kind, func.count()).where(_in_effect(tables, now), s.c.starts_at <= now).group_by(s.c.kind)
+    return {SILENCE: 0, ACK: 0} | dict(conn.execute(query).all())
 
 
 def expire(conn: Connection, tables: Tables, silence_id: int, now: datetime) -> Silence:

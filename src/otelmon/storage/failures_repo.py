@@ -153,6 +153,12 @@ def keyset_page(conn: Connection, query: Any, time_column: Any, id_column: Any, 
     return rows, encode_cursor(last[time_column.name], last[id_column.name])
 
 
+def count_ended_since(conn: Connection, tables: Tables, since: datetime) -> int:
+    """Failures that ended at or after ``since`` (naive UTC), as the failures list counts them."""
+    t = tables.failures
+    return int(conn.execute(select(func.count()).select_from(t).where(t.c.end_time >= since)).scalar() or 0)
+
+
 def get_failure(conn: Connection, tables: Tables, failure_id: int) -> Any | None:
     t = tables.failures
     return conn.execute(select(t).where(t.c.id == failure_id)).first()

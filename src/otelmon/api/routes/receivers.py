@@ -7,10 +7,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from pydantic import BaseModel
 
-from otelmon.alerting.notifiers import Notifiers
-from otelmon.alerting.trial import UnknownReceiver, send_test
+from otelmon.alerting.trial import UnknownReceiver
 from otelmon.api.deps import get_runtime, require_token
 from otelmon.api.runtime import Runtime
+from otelmon.api.trial import send_test_from_api
 
 router = APIRouter(prefix="/api/v1", tags=["receivers"], dependencies=[Depends(require_token)])
 
@@ -38,13 +38,8 @@ async def list_receivers(runtime: Runtime = Depends(get_runtime)) -> dict[str, A
              "each integration's result")
 async def test_receiver(request: Request, name: str = Path(max_length=128),
                         runtime: Runtime = Depends(get_runtime)) -> TrialReport:
-    worker = getattr(request.app.state, "alert_worker", None)
-    notifiers = worker.sender.notifiers if worker is not None else Notifiers(runtime.settings, runtime.router)
     try:
-        results = await send_test(notifiers, name)
+        results = await send_test_from_api(request, runtime, name)
     except UnknownReceiver as exc:
         raise HTTPException(404, str(exc)) from None
-    finally:
-        if worker is None:
-            await notifiers.aclose()
     return TrialReport(receiver=name, results=[TrialItem(**r.__dict__) for r in results])
