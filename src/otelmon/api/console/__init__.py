@@ -13,11 +13,11 @@ from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import otelmon.console
-from otelmon.api.console import home, login
+from otelmon.api.console import failures, home, issues, login
 from otelmon.api.console.deps import HEADERS, PREFIX, LoginRequired, Refused, signer, visitor
 
 STATIC = Path(otelmon.console.__file__).parent / "static"
-ROUTERS = (login.router, home.router)
+ROUTERS = (login.router, home.router, issues.router, failures.router)
 
 
 def install_console(app: FastAPI) -> None:
