@@ -17,7 +17,9 @@ from tests.harness.spans import SpanFactory
 TOKEN = "console-test-token"
 
 
-@pytest.fixture(scope="session")
+# Package-scoped: Playwright's sync API keeps an event loop running while it is open, and tests of other
+# packages run after these in the same process call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
