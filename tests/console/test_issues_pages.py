@@ -41,6 +41,7 @@ def test_a_new_console_says_what_to_do_then_lists_issues_with_their_state_and_fi
     load = rows.filter(has_text="airflow / daily_sales / load")
     assert load.locator(".badge").inner_text() == "new"
     assert "ValueError" in load.inner_text() and re.search(r"\b1\b", load.locator("td.num").inner_text())
+    assert "(1 failed run in a row)" in load.inner_text()
 
     page.get_by_label("Process").fill("publish")
     page.get_by_role("button", name="Filter").click()
