@@ -48,6 +48,18 @@ def export_failure(api: ApiServer, process: str, exc: BaseException | None = Non
     """One failing task span, sent as a pipeline's instrumentation sends it (OTLP/HTTP protobuf)."""
     spans = SpanFactory(service=attributes.pop("service", "airflow"))
     spans.failing(process, pipeline(process, **attributes), exc=exc)
+    export_spans(api, spans)
+
+
+def export_failures(api: ApiServer, count: int) -> None:
+    """``count`` failing steps of one DAG (``step_000``, ``step_001``, ...), in one export."""
+    spans = SpanFactory(service="airflow")
+    for n in range(count):
+        spans.failing(f"step_{n:03d}", pipeline(f"step_{n:03d}", run=f"run-{n}"))
+    export_spans(api, spans)
+
+
+def export_spans(api: ApiServer, spans: SpanFactory) -> None:
     exporter = OTLPSpanExporter(endpoint=f"{api.url}/v1/traces", timeout=10,
                                 headers={"Authorization": f"Bearer {TOKEN}"})
     assert exporter.export(spans.take()) == SpanExportResult.SUCCESS

@@ -8,7 +8,8 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.console.conftest import TOKEN, export_failure, log_in
+from otelmon.api.console.filters import PAGE_SIZE
+from tests.console.conftest import TOKEN, export_failure, export_failures, log_in
 from tests.harness.waiting import wait_until
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -82,6 +83,20 @@ def test_the_failures_list_filters_by_step_and_time(browser, console):
     page.goto("/console/failures?until=2999-01-01T00:00")
     assert page.locator("table.list tbody tr").count() == 2
     assert page.goto("/console/failures?since=yesterday").status == 400
+
+
+def test_older_failures_are_a_page_away(browser, console):
+    export_failures(console, PAGE_SIZE + 1)
+    page = log_in(browser, console, "/console/failures?group=daily_sales")
+    first = page.locator("table.list tbody tr a").all_inner_texts()
+    assert len(first) == PAGE_SIZE
+    page.get_by_role("link", name="Older").click()
+    page.wait_for_url("**cursor=**")
+    assert "group=daily_sales" in page.url
+    assert page.locator("table.list tbody tr").count() == 1
+    assert "step_000" in page.locator("table.list").inner_text()  # the oldest, last
+    assert page.get_by_role("link", name="Older").count() == 0
+    assert page.goto("/console/failures?cursor=bm90LWEtY3Vyc29y").status == 400
 
 
 def test_a_new_console_says_what_to_do_on_the_failures_page(browser, console):

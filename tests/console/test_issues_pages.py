@@ -7,12 +7,9 @@ import re
 
 import httpx
 import pytest
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.export import SpanExportResult
 
 from otelmon.api.console.filters import PAGE_SIZE
-from tests.console.conftest import TOKEN, export_failure, log_in, pipeline
-from tests.harness.spans import SpanFactory
+from tests.console.conftest import TOKEN, export_failure, export_failures, log_in
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
@@ -63,12 +60,7 @@ def test_a_new_console_says_what_to_do_then_lists_issues_with_their_state_and_fi
 
 
 def test_older_issues_are_a_page_away(browser, console):
-    spans = SpanFactory(service="airflow")
-    for n in range(PAGE_SIZE + 1):
-        spans.failing(f"step_{n:03d}", pipeline(f"step_{n:03d}", run=f"run-{n}"))
-    exporter = OTLPSpanExporter(endpoint=f"{console.url}/v1/traces", timeout=10,
-                                headers={"Authorization": f"Bearer {TOKEN}"})
-    assert exporter.export(spans.take()) == SpanExportResult.SUCCESS
+    export_failures(console, PAGE_SIZE + 1)
     page = log_in(browser, console, "/console/issues?platform=airflow")
     first = page.locator("table.list tbody tr a").all_inner_texts()
     assert len(first) == PAGE_SIZE
