@@ -65,6 +65,10 @@ class Settings(BaseSettings):
     grafana_url: str = "http://localhost:3000"
     # Grafana datasource uid of Tempo, used to build "open the trace" links.
     grafana_tempo_uid: str = "tempo"
+    # The Airflow and NiFi web UIs as people reach them: the console links a failure to its task try or
+    # processor there (the stack publishes both on these addresses).
+    airflow_url: str = "http://localhost:8080"
+    nifi_url: str = "https://localhost:8443/nifi"
 
     # Display time zone for emails, beside UTC (an IANA name such as Europe/Berlin).
     display_timezone: str = "UTC"
@@ -145,9 +149,9 @@ class Settings(BaseSettings):
     def _log_level(cls, value: object) -> object:
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("public_url")
+    @field_validator("public_url", "airflow_url", "nifi_url")
     @classmethod
-    def _public_url(cls, value: str) -> str:
+    def _web_url(cls, value: str) -> str:
         if not re.match(r"https?://[^/\s]+", value):
             raise ValueError("expected an http:// or https:// URL such as https://otelmon.example.com")
         return value.rstrip("/")

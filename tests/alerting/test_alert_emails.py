@@ -56,6 +56,10 @@ def test_one_failing_span_is_one_readable_email(alert_api, smtp_sink):
                  for label in ("Mute this failure for 24 h", "Acknowledge until resolved"))
     assert re.fullmatch(r"https?://\S+/actions/\S+", mute) and re.fullmatch(r"https?://\S+/actions/\S+", ack)
     assert mute != ack and f'href="{mute}"' in html and f'href="{ack}"' in html
+    # The failure's page in the console, on the public URL, in both parts (and so in every channel's links).
+    (stored,) = httpx.get(f"{alert_api.url}/api/v1/failures", timeout=10).json()["items"]
+    console = f"http://localhost:8090/console/failures/{stored['id']}"
+    assert f"Open this failure in OtelMon:\n{console}\n" in lines and f'href="{console}"' in html
     assert "<style" not in html and 'style="' in html  # CSS inlined for mail clients
     assert 'width="600"' in html or "width: 600px" in html
     state = quiescent(alert_api)

@@ -18,10 +18,9 @@ from tests.harness.spans import SpanFactory
 TOKEN = "console-test-token"
 
 
-# Per module, not per session: while Playwright's sync API is open its event loop counts as running in this
-# thread, and asyncio.run() (the digest's and the notifiers' sending) fails in any test that runs meanwhile,
-# e.g. tests/digest after tests/console in one pytest run.
-@pytest.fixture(scope="module")
+# Package-scoped: Playwright's sync API keeps an event loop running while it is open, and tests of other
+# packages run after these in the same process call asyncio.run().
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = launch(playwright)
@@ -50,6 +49,18 @@ def export_failure(api: ApiServer, process: str, exc: BaseException | None = Non
     """One failing task span, sent as a pipeline's instrumentation sends it (OTLP/HTTP protobuf)."""
     spans = SpanFactory(service=attributes.pop("service", "airflow"))
     spans.failing(process, pipeline(process, **attributes), exc=exc)
+    export_spans(api, spans)
+
+
+def export_failures(api: ApiServer, count: int) -> None:
+    """``count`` failing steps of one DAG (``step_000``, ``step_001``, ...), in one export."""
+    spans = SpanFactory(service="airflow")
+    for n in range(count):
+        spans.failing(f"step_{n:03d}", pipeline(f"step_{n:03d}", run=f"run-{n}"))
+    export_spans(api, spans)
+
+
+def export_spans(api: ApiServer, spans: SpanFactory) -> None:
     exporter = OTLPSpanExporter(endpoint=f"{api.url}/v1/traces", timeout=10,
                                 headers={"Authorization": f"Bearer {TOKEN}"})
     assert exporter.export(spans.take()) == SpanExportResult.SUCCESS

@@ -21,7 +21,7 @@ from otelmon.config import Settings
 from otelmon.email.failure_view import MESSAGE_CHARS, failure_view
 from otelmon.failures.causes import step_causes
 from otelmon.issues.storage import issues_by_fingerprint
-from otelmon.links import dashboard_url
+from otelmon.links import console_failure_url, dashboard_url
 from otelmon.storage.tables import Tables
 from otelmon.text import clip
 
@@ -101,6 +101,7 @@ def _failure(settings: Settings, alert: Any, head_row: Any, member_rows: list[An
     links = {"trace": head["trace_url"], "failures": dashboard_url(settings, "otelmon-failures")}
     if alert.kind == "recovery":
         return Built(_recovery(settings, alert, head, labels, links), [labels])
+    links["console"] = console_failure_url(settings, head_row.id)
     earlier = _earlier_tries(head_row, member_rows, settings, tries)
     causes = (earlier + causes)[:MAX_CAUSES]
     if secret is not None and alert.fingerprint:

@@ -50,6 +50,10 @@ LOG_TAIL = "otelmon.log.tail"
 
 NIFI_PROCESS_GROUP = ("nifi.process_group.name", "nifi.process_group")
 NIFI_PROCESSOR = ("nifi.processor.name", "nifi.processor")
+# The ids NiFi gives the processor and its process group: what a link to the processor in the NiFi UI needs
+# (a name is not unique). Set by other integrations; OtelMon's own NiFi scripts know only the names.
+NIFI_PROCESSOR_ID = "nifi.processor.id"
+NIFI_PROCESS_GROUP_ID = "nifi.process_group.id"
 
 LEGACY_PLATFORM = "etl.platform"
 LEGACY_GROUP = "etl.group_name"

@@ -192,6 +192,20 @@ def silenced_failure_ids(conn: Connection, tables: Tables, failures: Sequence[An
     return out
 
 
+def holding_issues(conn: Connection, tables: Tables, issues: Sequence[Any], now: datetime) -> dict[str, Silence]:
+    """Fingerprint -> the silence (or acknowledgement) in effect now that holds back the failures of that
+    issue, for those of ``issues`` (rows of the issues table, which carry a failure's labels) one does."""
+    index = active_index(conn, tables, now)
+    if not index:
+        return {}
+    out: dict[str, Silence] = {}
+    for issue in issues:
+        found = index.first_match({key: getattr(issue, column) for key, column in COLUMNS.items()})
+        if found is not None:
+            out[issue.fingerprint] = found
+    return out
+
+
 def silence_ids_of(conn: Connection, tables: Tables, failure_ids: Sequence[int]) -> dict[int, int]:
     """Failure id -> the silence that held it back when it was dispatched, for those of ``failure_ids`` that
     one did (what the failure API shows)."""

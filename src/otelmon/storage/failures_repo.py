@@ -159,6 +159,16 @@ def count_ended_since(conn: Connection, tables: Tables, since: datetime) -> int:
     return int(conn.execute(select(func.count()).select_from(t).where(t.c.end_time >= since)).scalar() or 0)
 
 
+def recent_of_issue(conn: Connection, tables: Tables, issue: Any, limit: int) -> list[Any]:
+    """The newest failures of an issue (its fingerprint), newest first; read along the issue's step
+    (``ix_failures_pipeline``), as every failure of a fingerprint belongs to one step."""
+    t = tables.failures
+    query = (select(t).where(t.c.platform == issue.platform, t.c.group_name == issue.group_name,
+                             t.c.process_name == issue.process_name, t.c.fingerprint == issue.fingerprint)
+             .order_by(t.c.end_time.desc(), t.c.id.desc()).limit(limit))
+    return list(conn.execute(query))
+
+
 def get_failure(conn: Connection, tables: Tables, failure_id: int) -> Any | None:
     t = tables.failures
     return conn.execute(select(t).where(t.c.id == failure_id)).first()

@@ -75,9 +75,9 @@ class AlertView:
     period_start: datetime | None = None  # a summary's first and last failure
     period_end: datetime | None = None
     labels: dict[str, str] = field(default_factory=dict)  # platform, group, process, error_type, owner, tags
-    # Absolute URLs by ``LINK_LABELS`` key: "trace", "failures" (dashboard), and on a failure alert the
-    # signed actions "mute" and "ack" (a GET only shows a confirmation page: docs/design.md
-    # "Silences and acknowledgement").
+    # Absolute URLs by ``LINK_LABELS`` key: "trace", "failures" (dashboard), and on a failure alert its
+    # page in the console ("console") and the signed actions "mute" and "ack" (a GET only shows a
+    # confirmation page: docs/design.md "Silences and acknowledgement").
     links: dict[str, str] = field(default_factory=dict)
     created_at: datetime | None = None
     repeat_interval_seconds: float | None = None
@@ -86,8 +86,8 @@ class AlertView:
 
 # Every channel shows an alert's links in this order with these labels (its own idiom: buttons, markup links,
 # annotations), so a new kind of link appears in all of them at once.
-LINK_LABELS = {"trace": "Open trace", "failures": "Failures dashboard", "mute": "Mute 24 h",
-               "ack": "Acknowledge"}
+LINK_LABELS = {"trace": "Open trace", "console": "Open in OtelMon", "failures": "Failures dashboard",
+               "mute": "Mute 24 h", "ack": "Acknowledge"}
 # Links that act on the failure: meaningless once it recovered, so a recovery never shows them.
 ACTION_LINKS = frozenset({"mute", "ack"})
 # What RFC 3986 allows in a URL as it is (reserved and unreserved characters, and the ``%`` of an escape);

@@ -16,7 +16,15 @@ from typing import Any
 import aiosmtplib
 from pydantic import BaseModel, ConfigDict
 
-from otelmon.alerting.notify.base import AlertView, Delivered, NotifyContext, Outcome, RetryLater, view_links
+from otelmon.alerting.notify.base import (
+    ACTION_LINKS,
+    AlertView,
+    Delivered,
+    NotifyContext,
+    Outcome,
+    RetryLater,
+    view_links,
+)
 from otelmon.alerting.notify.wording import issue_line
 from otelmon.email.failure_view import LOG_LINES, shortened
 from otelmon.email.fit import last_resort, most_rows_that_fit
@@ -62,7 +70,8 @@ _ALERT_DETAIL = (
 )
 # The email's wording of the links it lists under the trace link (the trace has its own button, the
 # dashboard is the summary's); a link without one here shows its channel-neutral label.
-_LINK_TEXT = {"mute": "Mute this failure for 24 h", "ack": "Acknowledge until resolved"}
+_LINK_TEXT = {"console": "Open this failure in OtelMon", "mute": "Mute this failure for 24 h",
+              "ack": "Acknowledge until resolved"}
 _OWN_PLACE = frozenset({"trace", "failures"})
 # Storm summary rows: first as many as fit with messages and names of a readable length, down to this
 # many; then shorter ones, down to none.
@@ -140,7 +149,7 @@ class EmailNotifier:
 
     def _failure(self, view: AlertView, in_reply_to: str | None) -> OutgoingEmail:
         full = view.head or {}
-        links = [{"key": key, "label": _LINK_TEXT.get(key, label), "url": url}
+        links = [{"key": key, "label": _LINK_TEXT.get(key, label), "url": url, "confirms": key in ACTION_LINKS}
                  for key, label, url in view_links(view) if key not in _OWN_PLACE]
         for detail in _ALERT_DETAIL:
             head = shortened(_trimmed(full, detail.stack_lines, detail.log_lines),

@@ -13,12 +13,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 import otelmon.console
-from otelmon.api.console import alerts, digest, home, login, receivers, silences
+from otelmon.api.console import alerts, digest, failures, home, issues, login, receivers, silences
 from otelmon.api.console.deps import HEADERS, PREFIX, LoginRequired, Refused, signer, visitor
 from otelmon.email.render import environment
 
 STATIC = Path(otelmon.console.__file__).parent / "static"
-ROUTERS = (login.router, home.router, silences.router, alerts.router, receivers.router, digest.router)
+ROUTERS = (login.router, home.router, issues.router, failures.router, silences.router, alerts.router,
+           receivers.router, digest.router)
 
 
 def install_console(app: FastAPI) -> None:
