@@ -9,6 +9,16 @@ setup() {
     echo "== setup: $1"
     bash "scripts/setup/$1"
 }
+# A setup script that prints VAR=path lines: each path must be a program, exported for the tests.
+setup_tools() {
+    echo "== setup: $1"
+    local lines name path
+    lines=$(bash "scripts/setup/$1")
+    while IFS='=' read -r name path; do
+        [ -n "${name}" ] && [ -x "${path}" ] || { echo "$1 gave '${name}=${path}'" >&2; exit 1; }
+        export "${name}=${path}"
+    done <<<"${lines}"
+}
 setup system.sh     # Debian packages: MariaDB, Jython, Maven, a JDK
 setup python.sh     # .venv with the package and its test dependencies
 setup airflow.sh    # .venv-airflow: apache-airflow 3.3.2 + otelmon (Airflow needs an older fastapi)
@@ -20,12 +30,10 @@ OTELMON_OTELCOL_BIN="$(bash scripts/setup/collector.sh | tail -n1)"
 export OTELMON_OTELCOL_BIN
 
 # Prometheus, promtool and Mailpit at the versions the stack pins, and actionlint: built once per version.
-echo "== setup: stack_tools.sh"
-stack_tools=$(bash scripts/setup/stack_tools.sh)
-while IFS='=' read -r name path; do
-    [ -n "${name}" ] && [ -x "${path}" ] || { echo "stack_tools.sh gave '${name}=${path}'" >&2; exit 1; }
-    export "${name}=${path}"
-done <<<"${stack_tools}"
+setup_tools stack_tools.sh
+
+# helm at a pinned release and the strict manifest decoder (tests/helm/decode), built once from Go modules.
+setup_tools helm.sh
 
 echo "== ruff"
 .venv/bin/ruff check .
