@@ -343,3 +343,16 @@ def test_the_production_receivers_file_passes_otelmon_notify_check(tools: Tools,
     missing = subprocess.run([sys.executable, "-m", "otelmon.cli", "notify", "check", str(notify)], env=env,
                              capture_output=True, text=True, timeout=60, check=False)
     assert missing.returncode != 0 and "SLACK_WEBHOOK_URL" in missing.stdout + missing.stderr
+
+
+def test_a_misspelled_value_is_refused(tools: Tools) -> None:
+    result = template(tools, (), {**DEFAULT, "replicaCont": 3})
+    assert result.returncode != 0 and "'replicaCont' not allowed" in result.stderr, result.stderr
+    result = template(tools, (), {**DEFAULT, "collector.tempoEndpont": "tempo:4317"})
+    assert result.returncode != 0 and "'tempoEndpont' not allowed" in result.stderr, result.stderr
+
+
+def test_a_database_other_than_mariadb_is_refused_without_echoing_it(tools: Tools) -> None:
+    result = template(tools, (), {"database.url": "sqlite:////tmp/pw-sentinel.db"})
+    assert result.returncode != 0 and "database.url must be a MariaDB URL" in result.stderr, result.stderr
+    assert "pw-sentinel" not in result.stderr + result.stdout

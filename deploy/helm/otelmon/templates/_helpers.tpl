@@ -77,6 +77,10 @@ ConfigMap: naming one under config stops the render.
 {{- if not .Values.database.url }}
 {{- fail "database.url is required (mysql+pymysql://USER:PASSWORD@HOST:3306/otelmon), or set secrets.existingSecret" }}
 {{- end }}
+{{- /* Never echoed: the URL carries the password. */}}
+{{- if not (regexMatch "^(mysql|mariadb)(\\+[a-z]+)?://" .Values.database.url) }}
+{{- fail "database.url must be a MariaDB URL such as mysql+pymysql://USER:PASSWORD@HOST:3306/otelmon (SQLite cannot be shared by replicas)" }}
+{{- end }}
 OTELMON_DATABASE_URL: {{ .Values.database.url | b64enc | quote }}
 {{- with .Values.secrets.ingestToken }}
 OTELMON_INGEST_TOKEN: {{ . | b64enc | quote }}
