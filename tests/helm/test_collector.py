@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import re
 import subprocess
+import tarfile
 from pathlib import Path
 
 import pytest
 
 from tests.collector.otelcol_process import CONFIG
-from tests.helm.chart import CHART, DATABASE_URL, PRODUCTION_VALUES, Rendered, Tools, render
+from tests.helm.chart import CHART, DATABASE_URL, PRODUCTION_VALUES, Rendered, Tools, render, run
 
 COLLECTOR = "otelmon-collector"
 
@@ -96,3 +97,14 @@ def test_the_real_collector_accepts_the_rendered_config(rendered: Rendered, otel
     result = subprocess.run([str(otelcol_binary), "validate", f"--config={config}"], env=env,
                             capture_output=True, text=True, timeout=60, check=False)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_packaged_chart_carries_the_config_itself(tools: Tools, tmp_path: Path) -> None:
+    # `helm package` (for a chart repository or an OCI registry) resolves the link into the archive.
+    packaged = run([str(tools.helm), "package", str(CHART), "--destination", str(tmp_path)])
+    assert packaged.returncode == 0, packaged.stderr
+    (archive,) = tmp_path.glob("otelmon-*.tgz")
+    with tarfile.open(archive) as tar:
+        member = tar.getmember("otelmon/files/otelcol.yaml")
+        assert member.isfile()
+        assert tar.extractfile(member).read().decode() == CONFIG.read_text()
