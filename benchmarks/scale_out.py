@@ -166,6 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     counts = [int(n) for n in args.replicas.split(",")]
     binary = collector_binary()
+    load_at_start = ", ".join(f"{value:.1f}" for value in os.getloadavg())
 
     results: dict[int, Figures] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -179,7 +180,8 @@ def main() -> None:
 
     load = ", ".join(f"{value:.1f}" for value in os.getloadavg())
     print(f"scale-out through the collector's load_balancing exporter (by trace id), one MariaDB; "
-          f"{os.cpu_count()} cores shared by everything (load average at the end: {load})")
+          f"{os.cpu_count()} cores shared by everything and by whatever else runs on the machine "
+          f"(load average {load_at_start} at the start, {load} at the end)")
     print(f"throughput: {args.failures} failures in requests of {args.per_request}, 4 connections, alerting on; "
           f"latency: {int(args.rate * args.seconds)} failures at {args.rate:.0f}/s, acceptance -> SMTP arrival")
     base = results[counts[0]]
