@@ -4,8 +4,6 @@ cut off by a crash never delays another channel nor repeats a message to a chann
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
@@ -21,7 +19,7 @@ from otelmon.storage.database import create_db_engine
 from otelmon.storage.tables import Tables
 from tests.harness.api_server import ApiServer
 from tests.harness.smtp import SmtpSink
-from tests.harness.vendor_server import Recorded, Reply, VendorServer
+from tests.harness.vendor_server import Answered, Recorded, Reply
 from tests.harness.vendors import discord as discord_vendor
 from tests.harness.vendors.discord import DiscordStandIn
 from tests.harness.vendors.slack import WEBHOOK_PATH, Slack
@@ -32,29 +30,6 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 TEAM = "data-team@example.com"
 DISCORD_ID, DISCORD_TOKEN = "1180000000000000042", "Zq8discordSecretTok"
 SLACK_SECRET = WEBHOOK_PATH.rsplit("/", 1)[1]
-
-
-class Answered:
-    """What a stand-in's own handler answered, request by request (replies set by ``always``/``script`` do not
-    pass through it). ``gate``: the handler waits until it is set, so a request hangs until the test says."""
-
-    def __init__(self, server: VendorServer) -> None:
-        self.replies: list[tuple[Recorded, Reply]] = []
-        self.gate = threading.Event()
-        self.gate.set()
-        inner = server.handler
-
-        async def handle(request: Recorded) -> Reply:
-            await asyncio.to_thread(self.gate.wait, 60)
-            reply = inner(request)
-            self.replies.append((request, reply))
-            return reply
-
-        server.handler = handle
-
-    @property
-    def accepted(self) -> list[Recorded]:
-        return [request for request, reply in self.replies if 200 <= reply.status < 300]
 
 
 @pytest.fixture

@@ -135,3 +135,31 @@ class VendorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+class Answered:
+    """What a stand-in's own handler answered, request by request, and when (``time.monotonic()``); replies set
+    by ``always``/``script`` do not pass through it. ``gate``: the handler waits until it is set, so a request
+    hangs until the test says; the first ``free`` requests pass without waiting."""
+
+    def __init__(self, server: VendorServer, free: int = 0) -> None:
+        self.replies: list[tuple[Recorded, Reply, float]] = []
+        self.gate = threading.Event()
+        self.gate.set()
+        self._free = free
+        self._arrived = 0
+        inner = server.handler
+
+        async def handle(request: Recorded) -> Reply:
+            self._arrived += 1  # the server's event loop: no other handler runs meanwhile
+            if self._arrived > self._free:
+                await asyncio.to_thread(self.gate.wait, 60)
+            reply = inner(request)
+            self.replies.append((request, reply, time.monotonic()))
+            return reply
+
+        server.handler = handle
+
+    @property
+    def accepted(self) -> list[Recorded]:
+        return [request for request, reply, _ in self.replies if 200 <= reply.status < 300]
