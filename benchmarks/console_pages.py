@@ -54,7 +54,8 @@ def fill(api: ApiServer, failures: int, issues: int) -> None:
 def logged_in(api: ApiServer) -> httpx.Client:
     client = httpx.Client(base_url=api.url, timeout=60)
     csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/console/login").text).group(1)
-    client.post("/console/login", data={"csrf": csrf, "token": TOKEN, "next": "/console/"}).raise_for_status()
+    answer = client.post("/console/login", data={"csrf": csrf, "token": TOKEN, "next": "/console/"})
+    assert answer.status_code == 303, answer.status_code
     return client
 
 
