@@ -1,0 +1,155 @@
+"""configs/otelcol-logs.yaml (the `logs` profile's collector) run by the real collector, Loki replaced by a
+stand-in OTLP/HTTP sink: OTLP log records keep their trace context and severity; Docker json-file lines and
+Airflow task log files are tailed, parsed and labelled."""
+
+from __future__ import annotations
+
+import json
+import logging
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
+from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
+from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+from tests.collector.otelcol_process import REPO, Collector
+from tests.harness.otlp_log_sink import HttpLogSink, ReceivedLog
+
+CONFIG = REPO / "configs" / "otelcol-logs.yaml"
+TIMEOUT = 30
+CONTAINER_ID = "3f4e1c2a9b8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f"
+
+
+@pytest.fixture
+def loki_sink() -> Iterator[HttpLogSink]:
+    sink = HttpLogSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def dirs(tmp_path: Path) -> dict[str, Path]:
+    paths = {name: tmp_path / name for name in ("containers", "airflow", "state")}
+    for path in paths.values():
+        path.mkdir()
+    return paths
+
+
+@pytest.fixture
+def collector(otelcol_binary: Path, tmp_path: Path, loki_sink: HttpLogSink,
+              dirs: dict[str, Path]) -> Iterator[Collector]:
+    collector = Collector(otelcol_binary, tmp_path / "otelcol", tempo_endpoint="", api_url="", config=CONFIG)
+    collector.env.update({
+        "LOKI_OTLP_ENDPOINT": loki_sink.url,
+        "OTELCOL_CONTAINER_LOGS_DIR": str(dirs["containers"]),
+        "OTELCOL_AIRFLOW_LOGS_DIR": str(dirs["airflow"]),
+        "OTELCOL_LOGS_STATE_DIR": str(dirs["state"]),
+    })
+    yield collector.start()
+    collector.stop()
+
+
+def test_the_config_is_valid_for_the_real_collector(otelcol_binary: Path) -> None:
+    result = subprocess.run([str(otelcol_binary), "validate", f"--config={CONFIG}"], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+def _one(sink: HttpLogSink, predicate, what: str) -> ReceivedLog:
+    logs = sink.wait_for(lambda got: any(predicate(log) for log in got), TIMEOUT, what)
+    return next(log for log in logs if predicate(log))
+
+
+def test_otlp_log_records_reach_loki_with_trace_context_and_severity(collector: Collector,
+                                                                     loki_sink: HttpLogSink) -> None:
+    provider = LoggerProvider(resource=Resource({"service.name": "etl-job"}))
+    exporter = OTLPLogExporter(endpoint=collector.otlp_http_traces_url.replace("/v1/traces", "/v1/logs"), timeout=10)
+    provider.add_log_record_processor(SimpleLogRecordProcessor(exporter))
+    logger = logging.getLogger("test_logs_pipeline.otlp")
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    handler = LoggingHandler(logger_provider=provider)
+    logger.addHandler(handler)
+    tracer = TracerProvider().get_tracer("test")
+    try:
+        with tracer.start_as_current_span("load orders") as span:
+            logger.error("loading orders failed: table locked")
+            context = span.get_span_context()
+    finally:
+        logger.removeHandler(handler)
+        provider.shutdown()
+
+    record = _one(loki_sink, lambda log: log.body == "loading orders failed: table locked", "the OTLP log record")
+    assert record.trace_id == f"{context.trace_id:032x}"
+    assert record.span_id == f"{context.span_id:016x}"
+    assert record.severity_text == "ERROR"
+    assert record.severity_number == 17  # SEVERITY_NUMBER_ERROR
+    assert record.resource["service.name"] == "etl-job"
+
+
+def _json_file_line(text: str, stream: str, service: str | None, time: str) -> str:
+    line: dict[str, object] = {"log": text + "\n", "stream": stream, "time": time}
+    if service is not None:
+        line["attrs"] = {"com.docker.compose.service": service}
+    return json.dumps(line) + "\n"
+
+
+def test_container_log_lines_in_docker_json_file_format_reach_loki(collector: Collector, loki_sink: HttpLogSink,
+                                                                   dirs: dict[str, Path]) -> None:
+    container_dir = dirs["containers"] / CONTAINER_ID
+    container_dir.mkdir()
+    log_file = container_dir / f"{CONTAINER_ID}-json.log"
+    with log_file.open("a") as out:
+        out.write(_json_file_line("ERROR: could not connect to mariadb", "stderr", "otelmon-api",
+                                  "2026-12-01T21:00:00.123456789Z"))
+        out.write(_json_file_line("no compose label here", "stdout", None, "2026-12-01T21:00:01Z"))
+
+    first = _one(loki_sink, lambda log: log.body == "ERROR: could not connect to mariadb", "the container line")
+    assert first.resource["service.name"] == "otelmon-api"
+    assert first.resource["compose.service"] == "otelmon-api"
+    assert first.resource["container.id"] == CONTAINER_ID
+    assert first.attributes == {"log.iostream": "stderr"}
+    assert first.time_unix_nano == 1796158800123456789
+
+    second = _one(loki_sink, lambda log: log.body == "no compose label here", "the unlabelled line")
+    assert "service.name" not in second.resource
+    assert second.attributes == {"log.iostream": "stdout"}
+
+
+def test_airflow_task_log_files_reach_loki_with_their_task_identity(collector: Collector, loki_sink: HttpLogSink,
+                                                                    dirs: dict[str, Path]) -> None:
+    task_dir = dirs["airflow"] / "dag_id=orders" / "run_id=manual__2026-12-01T21:00:00+00:00" / "task_id=load"
+    task_dir.mkdir(parents=True)
+    lines = [
+        {"timestamp": "2026-12-01T21:00:02.500000Z", "level": "info", "event": "Loading 10 rows", "logger": "task"},
+        {"timestamp": "2026-12-01T21:00:03Z", "level": "error", "event": "Task failed with exception",
+         "logger": "task", "error_detail": "boom"},
+    ]
+    (task_dir / "attempt=2.log").write_text("".join(json.dumps(line) + "\n" for line in lines))
+    (dirs["airflow"] / "dag_id=orders" / "run_id=r1" / "task_id=fan" / "map_index=3").mkdir(parents=True)
+    (dirs["airflow"] / "dag_id=orders" / "run_id=r1" / "task_id=fan" / "map_index=3" / "attempt=1.log").write_text(
+        "a plain line\n")
+
+    failed = _one(loki_sink, lambda log: log.body == "Task failed with exception", "the task's error line")
+    assert failed.severity_number == 17
+    assert failed.resource["service.name"] == "airflow-task"
+    assert failed.attributes["airflow.dag_id"] == "orders"
+    assert failed.attributes["airflow.dag_run.run_id"] == "manual__2026-12-01T21:00:00+00:00"
+    assert failed.attributes["airflow.task_id"] == "load"
+    assert failed.attributes["airflow.task_instance.try_number"] == "2"
+    assert failed.attributes["logger"] == "task"
+    assert "airflow.task_instance.map_index" not in failed.attributes
+    assert "log.file.path" not in failed.attributes
+    assert failed.time_unix_nano == 1796158803000000000
+
+    info = _one(loki_sink, lambda log: log.body == "Loading 10 rows", "the task's info line")
+    assert info.severity_number == 9  # INFO
+
+    mapped = _one(loki_sink, lambda log: log.body == "a plain line", "a mapped task's non-JSON line")
+    assert mapped.attributes["airflow.task_instance.map_index"] == "3"
+    assert mapped.attributes["airflow.task_id"] == "fan"
