@@ -1,14 +1,20 @@
 """configs/otelcol-logs.yaml (the `logs` profile's collector) run by the real collector, Loki replaced by a
 stand-in OTLP/HTTP sink: OTLP log records keep their trace context and severity; Docker json-file lines and
-Airflow task log files are tailed, parsed and labelled."""
+Airflow task log files are tailed, parsed and labelled. scripts/smoke_logs.sh (the hosted CI's check of the
+profile) is run against this collector too, with a stand-in Docker and a Loki query API over the sink."""
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 import subprocess
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlparse
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
@@ -19,6 +25,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from tests.collector.otelcol_process import REPO, Collector
 from tests.harness.otlp_log_sink import HttpLogSink, ReceivedLog
+from tests.harness.ports import free_port
 
 CONFIG = REPO / "configs" / "otelcol-logs.yaml"
 TIMEOUT = 30
@@ -155,3 +162,100 @@ def test_airflow_task_log_files_reach_loki_with_their_task_identity(collector: C
     mapped = _one(loki_sink, lambda log: log.body == "a plain line", "a mapped task's non-JSON line")
     assert mapped.attributes["airflow.task_instance.map_index"] == "3"
     assert mapped.attributes["airflow.task_id"] == "fan"
+
+
+# ---------------------------------------------------------------- scripts/smoke_logs.sh
+
+SMOKE_LOGS = REPO / "scripts" / "smoke_logs.sh"
+# Stands in for `docker compose --profile logs exec -T otelmon-api python - ARGS`: runs that program here.
+_FAKE_DOCKER = """#!/bin/sh
+echo "$@" >> "{calls}"
+shift 6
+[ "$1" = "python" ] || exit 97
+shift
+exec python3 "$@"
+"""
+
+
+class _FakeLoki:
+    """Loki's query_range API over what the stand-in sink received: the script's checks pass only for data that
+    really went through the collector."""
+
+    def __init__(self, sink: HttpLogSink) -> None:
+        self.queries: list[str] = []
+        loki = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's method name
+                query = parse_qs(urlparse(self.path).query)["query"][0]
+                loki.queries.append(query)
+                body = json.dumps({"status": "success", "data": {"resultType": "streams",
+                                                                "result": loki.answer(query)}}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - signature of the base class
+                pass
+
+        self._sink = sink
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def answer(self, query: str) -> list[dict]:
+        if query == '{service_name="otelmon-api"}':
+            return [{"stream": {"service_name": "otelmon-api"}, "values": [["1", "started"]]}]
+        match = re.fullmatch(r'\{service_name="([^"]+)"\} \| trace_id="([0-9a-f]{32})"', query)
+        if not match:
+            return []
+        found = [log for log in self._sink.wait_for(lambda _: True, 1, "anything")
+                 if log.resource.get("service.name") == match.group(1) and log.trace_id == match.group(2)]
+        return [{"stream": {"service_name": match.group(1)}, "values": [["1", str(found[0].body)]]}] if found else []
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def _run_smoke_logs(tmp_path: Path, loki: _FakeLoki, collector_url: str) -> subprocess.CompletedProcess[str]:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    docker = bin_dir / "docker"
+    docker.write_text(_FAKE_DOCKER.format(calls=tmp_path / "docker-calls"))
+    docker.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}:{os.environ['PATH']}", "LOKI_URL": loki.url,
+           "OTELCOL_LOGS_URL": collector_url, "SMOKE_TIMEOUT": "20"}
+    return subprocess.run(["bash", str(SMOKE_LOGS)], capture_output=True, text=True, env=env, timeout=120,
+                          check=False)
+
+
+def test_the_logs_smoke_script_finds_its_record_in_loki_by_trace_id(collector: Collector, loki_sink: HttpLogSink,
+                                                                    tmp_path: Path) -> None:
+    loki = _FakeLoki(loki_sink)
+    try:
+        result = _run_smoke_logs(tmp_path, loki, collector.otlp_http_traces_url.removesuffix("/v1/traces"))
+    finally:
+        loki.stop()
+    assert result.returncode == 0, result.stdout + result.stderr
+    (record,) = [log for log in loki_sink.wait_for(lambda _: True, 1, "anything")
+                 if log.resource.get("service.name") == "otelmon-smoke"]
+    assert record.severity_text == "ERROR"
+    assert loki.queries[-1] == f'{{service_name="otelmon-smoke"}} | trace_id="{record.trace_id}"'
+    assert (tmp_path / "docker-calls").read_text().startswith("compose --profile logs exec -T otelmon-api python - ")
+    assert "an OTLP log record is in Loki with its trace id" in result.stdout
+
+
+def test_the_logs_smoke_script_fails_when_the_record_cannot_be_sent(loki_sink: HttpLogSink, tmp_path: Path) -> None:
+    loki = _FakeLoki(loki_sink)
+    try:
+        result = _run_smoke_logs(tmp_path, loki, f"http://127.0.0.1:{free_port()}")
+    finally:
+        loki.stop()
+    assert result.returncode != 0
+    assert "could not send an OTLP log record to otelcol-logs" in result.stderr
