@@ -164,6 +164,39 @@ def test_airflow_task_log_files_reach_loki_with_their_task_identity(collector: C
     assert mapped.attributes["airflow.task_id"] == "fan"
 
 
+def test_a_restarted_collector_resumes_where_it_stopped(otelcol_binary: Path, tmp_path: Path,
+                                                       loki_sink: HttpLogSink, dirs: dict[str, Path]) -> None:
+    container_dir = dirs["containers"] / CONTAINER_ID
+    container_dir.mkdir()
+    log_file = container_dir / f"{CONTAINER_ID}-json.log"
+    log_file.write_text(_json_file_line("before the restart", "stdout", "mariadb", "2026-12-01T21:00:00Z"))
+
+    def start(name: str) -> Collector:
+        collector = Collector(otelcol_binary, tmp_path / name, tempo_endpoint="", api_url="", config=CONFIG)
+        collector.env.update({
+            "LOKI_OTLP_ENDPOINT": loki_sink.url,
+            "OTELCOL_CONTAINER_LOGS_DIR": str(dirs["containers"]),
+            "OTELCOL_AIRFLOW_LOGS_DIR": str(dirs["airflow"]),
+            "OTELCOL_LOGS_STATE_DIR": str(dirs["state"]),
+        })
+        return collector.start()
+
+    first = start("first")
+    try:
+        _one(loki_sink, lambda log: log.body == "before the restart", "the line before the restart")
+    finally:
+        assert first.stop() == 0
+    with log_file.open("a") as out:
+        out.write(_json_file_line("while it was down", "stdout", "mariadb", "2026-12-01T21:00:01Z"))
+    second = start("second")
+    try:
+        logs = loki_sink.wait_for(lambda got: any(log.body == "while it was down" for log in got), TIMEOUT,
+                                  "the line written while the collector was down")
+    finally:
+        second.stop()
+    assert [log.body for log in logs] == ["before the restart", "while it was down"]
+
+
 # ---------------------------------------------------------------- scripts/smoke_logs.sh
 
 SMOKE_LOGS = REPO / "scripts" / "smoke_logs.sh"
