@@ -82,11 +82,14 @@ def _types(names: list[str] | dict) -> set[str]:
 # Built for tests that configure it themselves, not used by configs/otelcol.yaml: the load-balancing exporter
 # in front of several API replicas (tests/scaleout/load_balancer.py, benchmarks/scale_out.py).
 TEST_ONLY = {"exporters": {"load_balancing"}}
+# The `logs` profile's collector (otelcol-logs) runs the same build.
+LOGS_CONFIG = CONFIG.parent / "otelcol-logs.yaml"
 
 
-def test_build_has_exactly_the_components_the_config_and_the_scale_out_tests_use(otelcol_binary: Path) -> None:
-    config = load_config()
-    used = {kind: _types(config.get(kind) or {}) | TEST_ONLY.get(kind, set()) for kind in KINDS}
+def test_build_has_exactly_the_components_the_configs_and_the_scale_out_tests_use(otelcol_binary: Path) -> None:
+    configs = [load_config(), yaml.safe_load(LOGS_CONFIG.read_text())]
+    used = {kind: set().union(*(_types(config.get(kind) or {}) for config in configs)) | TEST_ONLY.get(kind, set())
+            for kind in KINDS}
 
     result = subprocess.run([str(otelcol_binary), "components"], capture_output=True, text=True, timeout=60,
                             check=True)

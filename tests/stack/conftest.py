@@ -61,6 +61,14 @@ def compose_raw_model() -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.fixture(scope="session")
+def compose_model_all_profiles() -> dict:
+    """The model with every optional profile turned on (``--profile '*'``): all the services the file can run."""
+    result = run_compose("--profile", "*", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
 @dataclass(frozen=True)
 class StackDatabase:
     server: MariaDBServer

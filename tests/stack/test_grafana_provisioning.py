@@ -9,7 +9,7 @@ import yaml
 from tests.stack.grafana_queries import dashboards, datasource_uids
 from tests.stack.stack_paths import DATASOURCES, REPO
 
-EXPECTED = {"prometheus": "prometheus", "tempo": "tempo", "mariadb": "mysql"}
+EXPECTED = {"prometheus": "prometheus", "tempo": "tempo", "mariadb": "mysql", "loki": "loki"}
 
 
 def _datasources() -> list[dict]:
@@ -22,7 +22,8 @@ def test_datasources_have_the_fixed_uids() -> None:
 
 def test_datasources_point_at_the_compose_services() -> None:
     urls = {d["uid"]: d["url"] for d in _datasources()}
-    assert urls == {"prometheus": "http://prometheus:9090", "tempo": "http://tempo:3200", "mariadb": "mariadb:3306"}
+    assert urls == {"prometheus": "http://prometheus:9090", "tempo": "http://tempo:3200", "mariadb": "mariadb:3306",
+                    "loki": "http://loki:3100"}
 
 
 def test_mariadb_datasource_uses_the_read_only_user_from_the_environment() -> None:

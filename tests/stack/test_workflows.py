@@ -57,3 +57,10 @@ def test_every_job_has_a_timeout() -> None:
     for name, job in yaml.safe_load(STACK.read_text())["jobs"].items():
         assert job.get("timeout-minutes"), name
     assert Path(STACK).is_file()
+
+
+def test_the_stack_job_smoke_tests_the_logs_profile() -> None:
+    commands = runs("stack")
+    up = next(i for i, run in enumerate(commands) if "docker compose --profile logs up -d --wait" in run)
+    assert "scripts/smoke_logs.sh" in commands[up]
+    assert commands[up].index("up -d --wait") < commands[up].index("scripts/smoke_logs.sh")
