@@ -11,7 +11,7 @@ import re
 import pytest
 
 from tests.harness.mailpit import Mailpit
-from tests.stack.conftest import one_shot_services, run_compose
+from tests.stack.conftest import ALL_PROFILES, one_shot_services, run_compose
 from tests.stack.dockerfiles import assert_pinned_tag, dockerfile_from_images
 from tests.stack.stack_paths import ENV_EXAMPLE, REPO
 
@@ -179,7 +179,7 @@ def test_secrets_come_only_from_variables(compose_raw_model: dict) -> None:
 def test_copying_env_example_to_env_changes_nothing(compose_model: dict) -> None:
     # The README says `cp .env.example .env` is optional: the copy must give exactly the stack without one,
     # or a value meant for the pip-installed API (say SMTP on localhost) silently rewires the containers.
-    result = run_compose("config", "--format", "json", env_file=ENV_EXAMPLE)
+    result = run_compose(*ALL_PROFILES, "config", "--format", "json", env_file=ENV_EXAMPLE)
     assert result.returncode == 0, result.stderr
     with_copy = json.loads(result.stdout)
     differences = [
