@@ -6,7 +6,7 @@
 #   Alertmanager and amtool  (prom/alertmanager:vX.Y.Z is the Go module github.com/prometheus/alertmanager vX.Y.Z)
 #   actionlint               (lints .github/workflows; pinned here)
 # Prints VAR=path lines for scripts/test.sh to export; everything else goes to stderr. Cold: about 6 minutes
-# on 2 cores (Prometheus is most of it); cached: well under a second.
+# on 2 cores (Prometheus is most of it) plus about 2 for Alertmanager; cached: well under a second.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
