@@ -35,3 +35,11 @@ def mailpit() -> str:
 
 def actionlint() -> str:
     return stack_tool("OTELMON_ACTIONLINT_BIN")
+
+
+def alertmanager() -> str:
+    return stack_tool("OTELMON_ALERTMANAGER_BIN")
+
+
+def amtool() -> str:
+    return stack_tool("OTELMON_AMTOOL_BIN")

@@ -35,6 +35,10 @@ def run_compose(*args: str, env_file: Path | None = None) -> subprocess.Complete
     return subprocess.run([*cmd, *args], capture_output=True, text=True, env=env, timeout=60, check=False)
 
 
+# Every service, those of optional profiles too: each must meet the same rules (pins, healthchecks, limits).
+ALL_PROFILES = ("--profile", "*")
+
+
 def one_shot_services(model: dict) -> set[str]:
     """Services others wait for with ``service_completed_successfully``: init jobs that exit."""
     return {
@@ -48,7 +52,7 @@ def one_shot_services(model: dict) -> set[str]:
 @pytest.fixture(scope="session")
 def compose_model() -> dict:
     """``docker compose config`` as JSON: the model Compose itself builds from the file."""
-    result = run_compose("config", "--format", "json")
+    result = run_compose(*ALL_PROFILES, "config", "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -56,7 +60,7 @@ def compose_model() -> dict:
 @pytest.fixture(scope="session")
 def compose_raw_model() -> dict:
     """The same model before interpolation: values still show their ``${VAR:-default}``."""
-    result = run_compose("config", "--no-interpolate", "--format", "json")
+    result = run_compose(*ALL_PROFILES, "config", "--no-interpolate", "--format", "json")
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

@@ -40,9 +40,15 @@ def test_the_lean_command_is_valid_compose_and_starts_only_the_core() -> None:
         assert set(service.get("depends_on") or {}) <= set(model["services"]), name
 
 
+# Profiles of optional extras (README): only their own services are off by default.
+OPTIONAL_PROFILES = {"host", "logs"}
+
+
 def test_the_plain_command_still_starts_everything(compose_model: dict) -> None:
     assert {"nifi", "airflow-scheduler", "airflow-apiserver"} <= set(compose_model["services"])
-    assert all(not service.get("profiles") for service in compose_model["services"].values())
+    profiled = {name: set(s["profiles"]) for name, s in compose_model["services"].items() if s.get("profiles")}
+    assert all(profiles <= OPTIONAL_PROFILES for profiles in profiled.values()), profiled
+    assert not (CORE | {"nifi", "airflow-scheduler", "airflow-apiserver"}) & set(profiled)
 
 
 def test_lean_memory_fits_the_budget_and_the_readme_quotes_the_printed_figures() -> None:

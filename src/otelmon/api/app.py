@@ -14,7 +14,18 @@ from otelmon.api.console import install_console
 from otelmon.api.docs import install_docs
 from otelmon.api.errors import install_error_handlers
 from otelmon.api.responses import PROTECTED
-from otelmon.api.routes import actions, alerts, failures, health, issues, landing, otlp, receivers, silences
+from otelmon.api.routes import (
+    actions,
+    alertmanager,
+    alerts,
+    failures,
+    health,
+    issues,
+    landing,
+    otlp,
+    receivers,
+    silences,
+)
 from otelmon.api.runtime import Runtime
 from otelmon.config import Settings, get_settings
 from otelmon.storage.retention import Pruner
@@ -57,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(landing.router)
     app.include_router(otlp.router, responses=PROTECTED)
     app.include_router(failures.router, responses=PROTECTED)
+    app.include_router(alertmanager.router, responses=PROTECTED)
     app.include_router(issues.router, responses=PROTECTED)
     app.include_router(alerts.router, responses=PROTECTED)
     app.include_router(receivers.router, responses=PROTECTED)
