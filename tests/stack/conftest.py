@@ -54,6 +54,14 @@ def compose_model() -> dict:
 
 
 @pytest.fixture(scope="session")
+def compose_model_every_profile() -> dict:
+    """The model with every optional profile on (README, "Optional profiles"): all the images the stack may run."""
+    result = run_compose("--profile", "*", "config", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="session")
 def compose_raw_model() -> dict:
     """The same model before interpolation: values still show their ``${VAR:-default}``."""
     result = run_compose("config", "--no-interpolate", "--format", "json")

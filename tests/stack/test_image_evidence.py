@@ -66,19 +66,19 @@ def third_party_images(compose_model: dict) -> set[str]:
     return images
 
 
-def test_every_pinned_image_has_evidence_that_its_tag_exists(compose_model: dict) -> None:
-    missing = sorted(image for image in third_party_images(compose_model) if not (EVIDENCE.get(image) or {}).get("tag"))
+def test_every_pinned_image_has_evidence_that_its_tag_exists(compose_model_every_profile: dict) -> None:
+    missing = sorted(image for image in third_party_images(compose_model_every_profile) if not (EVIDENCE.get(image) or {}).get("tag"))
     assert missing == [], f"no recorded evidence for these tags in image_evidence.yaml: {missing}"
 
 
-def test_no_stale_evidence(compose_model: dict) -> None:
+def test_no_stale_evidence(compose_model_every_profile: dict) -> None:
     # Evidence for a tag no longer pinned would only mislead the next reader.
-    assert set(EVIDENCE) - third_party_images(compose_model) == set()
+    assert set(EVIDENCE) - third_party_images(compose_model_every_profile) == set()
 
 
-def test_every_healthcheck_runs_a_program_its_image_provably_has(compose_model: dict) -> None:
+def test_every_healthcheck_runs_a_program_its_image_provably_has(compose_model_every_profile: dict) -> None:
     problems = []
-    for name, service in sorted(compose_model["services"].items()):
+    for name, service in sorted(compose_model_every_profile["services"].items()):
         check = service.get("healthcheck")
         if not check or check.get("disable"):
             continue
