@@ -40,7 +40,8 @@ class Mailpit:
                  "--webroot", self.webroot],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until_serving(self.process, lambda: answers_ok(f"{self.url}{self.webroot}readyz"), timeout, "mailpit", self.log_tail)
+        ready = f"{self.url}{self.webroot}readyz"
+        wait_until_serving(self.process, lambda: answers_ok(ready), timeout, "mailpit", self.log_tail)
         return self
 
     def stop(self) -> None:

@@ -67,7 +67,8 @@ def third_party_images(compose_model: dict) -> set[str]:
 
 
 def test_every_pinned_image_has_evidence_that_its_tag_exists(compose_model_every_profile: dict) -> None:
-    missing = sorted(image for image in third_party_images(compose_model_every_profile) if not (EVIDENCE.get(image) or {}).get("tag"))
+    images = third_party_images(compose_model_every_profile)
+    missing = sorted(image for image in images if not (EVIDENCE.get(image) or {}).get("tag"))
     assert missing == [], f"no recorded evidence for these tags in image_evidence.yaml: {missing}"
 
 

@@ -47,12 +47,14 @@ def render(port: int, upstreams: dict[str, int], work: Path) -> Path:
         assert text.count(old) == 1, f"{old!r} is not in {NGINX_CONF.name} exactly once"
         text = text.replace(old, new)
     (work / "otelmon.conf").write_text(text)
-    temp = "\n".join(f"    {kind}_temp_path {work / kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+    kinds = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    temp = "\n".join(f"    {kind}_temp_path {work / kind};" for kind in kinds)
     main = work / "nginx.conf"
     main.write_text(
         ("user root;\n" if os.geteuid() == 0 else "")
         + f"pid {work / 'nginx.pid'};\nerror_log {work / 'error.log'} info;\ndaemon off;\nworker_processes 1;\n"
-        + f"events {{}}\nhttp {{\n    access_log {work / 'access.log'};\n{temp}\n    include {work / 'otelmon.conf'};\n}}\n"
+        + f"events {{}}\nhttp {{\n    access_log {work / 'access.log'};\n{temp}\n"
+        + f"    include {work / 'otelmon.conf'};\n}}\n"
     )
     return main
 
@@ -103,8 +105,9 @@ def proxied(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Proxied]:
             stdout=prometheus_log, stderr=subprocess.STDOUT,
         )  # fmt: skip
         stack.append(lambda: (prometheus.terminate(), prometheus.wait(timeout=20)))
-        wait_until_serving(prometheus, lambda: answers_ok(f"http://127.0.0.1:{prometheus_port}/-/ready"), 60,
-                           "prometheus", lambda: (work / "prometheus.log").read_text(errors="replace")[-3000:])  # fmt: skip
+        prometheus_logs = lambda: (work / "prometheus.log").read_text(errors="replace")[-3000:]  # noqa: E731
+        ready = f"http://127.0.0.1:{prometheus_port}/-/ready"
+        wait_until_serving(prometheus, lambda: answers_ok(ready), 60, "prometheus", prometheus_logs)
         upstreams = {"grafana": grafana.server_address[1], "prometheus": prometheus_port,
                      "mailpit": mailpit.http_port, "otelmon-api": api.port}  # fmt: skip
         main = render(port, upstreams, work)
