@@ -30,7 +30,9 @@ prometheus_ldflags="-X github.com/prometheus/common/version.Version=$prometheus"
 # Prometheus's own build tag that leaves out the optional service-discovery plugins (Kubernetes, the clouds):
 # the stack scrapes static targets only, and the full build takes three times as long. A config that names a
 # left-out mechanism fails `promtool check config` here, which is the cue to add its enable_<name>_sd tag.
-prometheus_tags="remove_all_sd"
+# DNS is in: the `host` profile's scrape jobs find their targets by Docker's DNS, so they have none (and show
+# nothing down) while the profile is off (configs/prometheus/host-scrape.yml).
+prometheus_tags="remove_all_sd,enable_dns_sd"
 
 # Each build is assigned first: `set -e` stops on a failed assignment, never on a failed $(...) inside echo.
 prometheus_bin=$(tool prometheus github.com/prometheus/prometheus "$prometheus_module" cmd/prometheus "$prometheus_ldflags" "$prometheus_tags")
