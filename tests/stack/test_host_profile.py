@@ -31,7 +31,7 @@ def blackbox_schema(compose_model_every_profile: dict) -> dict[str, KeySchema]:
     images = [s["image"] for s in compose_model_every_profile["services"].values() if "image" in s]
     version = image_tag(images, "prom/blackbox-exporter").removeprefix("v")
     key_file = SCHEMAS / f"blackbox_exporter-{version}-config-keys.txt"
-    assert key_file.is_file(), f"no key list for blackbox_exporter {version}: derive {key_file.name} (see the 0.28.0 one)"
+    assert key_file.is_file(), f"no key list for blackbox_exporter {version}: derive {key_file.name} as 0.28.0's"
     return read_key_file(key_file)
 
 

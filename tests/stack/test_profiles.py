@@ -14,7 +14,11 @@ from tests.stack.dockerfiles import assert_pinned_tag
 from tests.stack.stack_paths import REPO
 
 # Profile: the services it adds.
-PROFILES = {"proxy": {"proxy"}, "jaeger": {"jaeger"}, "host": {"node-exporter", "cadvisor", "blackbox-exporter", "pushgateway"}}
+PROFILES = {
+    "proxy": {"proxy"},
+    "jaeger": {"jaeger"},
+    "host": {"node-exporter", "cadvisor", "blackbox-exporter", "pushgateway"},
+}
 OVERLAYS = ["compose.otlp-export.yaml", "compose.jaeger.yaml"]
 
 
