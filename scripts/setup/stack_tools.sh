@@ -4,8 +4,10 @@
 #   Prometheus and promtool  (prom/prometheus:vX.Y.Z is the Go module github.com/prometheus/prometheus v0.(100X+Y).Z)
 #   Mailpit                  (axllent/mailpit:vX.Y.Z is the Go module github.com/axllent/mailpit vX.Y.Z)
 #   actionlint               (lints .github/workflows; pinned here)
-# Prints VAR=path lines for scripts/test.sh to export; everything else goes to stderr. Cold: about 6 minutes
-# on 2 cores (Prometheus is most of it); cached: well under a second.
+#   Jaeger v2                (jaegertracing/jaeger:2.M.P is the Go module github.com/jaegertracing/jaeger v1.(63+M).P:
+#                            each release tags one commit twice, e.g. v2.13.0 and v1.76.0; the `jaeger` profile)
+# Prints VAR=path lines for scripts/test.sh to export; everything else goes to stderr. Cold: about 16 minutes
+# on 2 cores (Jaeger about 10 of them, Prometheus most of the rest); cached: well under a second.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -24,6 +26,11 @@ prometheus=$(pinned prom/prometheus)
 mailpit=$(pinned axllent/mailpit)
 [ -n "$prometheus" ] || die "no prom/prometheus image pinned in $compose"
 [ -n "$mailpit" ] || die "no axllent/mailpit image pinned in $compose"
+jaeger=$(pinned jaegertracing/jaeger)
+[ -n "$jaeger" ] || die "no jaegertracing/jaeger image pinned in $compose"
+IFS=. read -r jaeger_major jaeger_minor jaeger_patch <<<"$jaeger"
+[ "$jaeger_major" = 2 ] || die "jaegertracing/jaeger:$jaeger: only Jaeger v2's version mapping is known"
+jaeger_module="v1.$((63 + jaeger_minor)).$jaeger_patch"
 IFS=. read -r major minor patch <<<"$prometheus"
 prometheus_module="v0.$((major * 100 + minor)).$patch"
 prometheus_ldflags="-X github.com/prometheus/common/version.Version=$prometheus"
@@ -39,10 +46,12 @@ prometheus_bin=$(tool prometheus github.com/prometheus/prometheus "$prometheus_m
 promtool_bin=$(tool promtool github.com/prometheus/prometheus "$prometheus_module" cmd/promtool "$prometheus_ldflags" "$prometheus_tags")
 mailpit_bin=$(tool mailpit github.com/axllent/mailpit "v$mailpit" . "-X github.com/axllent/mailpit/config.Version=v$mailpit")
 actionlint_bin=$(tool actionlint github.com/rhysd/actionlint "$actionlint_version" cmd/actionlint)
-for bin in "$prometheus_bin" "$promtool_bin" "$mailpit_bin" "$actionlint_bin"; do
+jaeger_bin=$(tool jaeger github.com/jaegertracing/jaeger "$jaeger_module" cmd/jaeger)
+for bin in "$prometheus_bin" "$promtool_bin" "$mailpit_bin" "$actionlint_bin" "$jaeger_bin"; do
     [ -x "$bin" ] || die "a build left no program (got '$bin')"
 done
 echo "OTELMON_PROMETHEUS_BIN=$prometheus_bin"
 echo "OTELMON_PROMTOOL_BIN=$promtool_bin"
 echo "OTELMON_MAILPIT_BIN=$mailpit_bin"
 echo "OTELMON_ACTIONLINT_BIN=$actionlint_bin"
+echo "OTELMON_JAEGER_BIN=$jaeger_bin"

@@ -35,3 +35,7 @@ def mailpit() -> str:
 
 def actionlint() -> str:
     return stack_tool("OTELMON_ACTIONLINT_BIN")
+
+
+def jaeger() -> str:
+    return stack_tool("OTELMON_JAEGER_BIN")
