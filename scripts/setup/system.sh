@@ -10,6 +10,8 @@ command -v jython >/dev/null 2>&1 || need+=(jython)
 command -v mvn >/dev/null 2>&1 || need+=(maven)
 command -v java >/dev/null 2>&1 || need+=(default-jdk-headless)
 [ -x /usr/bin/chromium ] || need+=(chromium)
+# The `proxy` profile's config is checked and run by the real nginx (tests/stack/test_proxy.py).
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
 
 if [ "${#need[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then
@@ -19,5 +21,10 @@ if [ "${#need[@]}" -gt 0 ]; then
     echo "installing: ${need[*]}"
     export DEBIAN_FRONTEND=noninteractive
     timeout 600 apt-get update -qq
+    # Debian starts a system nginx (and other daemons) on install: the tests run their own, on loopback.
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d
+        trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+    fi
     timeout 1200 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 from importlib.metadata import PackageNotFoundError, version
+from urllib.parse import urlsplit
 
 log = logging.getLogger("otelmon.cli")
 
@@ -25,6 +26,9 @@ def _serve(args: argparse.Namespace) -> int:
     log.info("database: %s", describe(settings.database_url))
     uvicorn.run(
         create_app(settings),
+        # Behind a proxy that serves the API under a path (the `proxy` profile's /api/), OTELMON_PUBLIC_URL
+        # names that path: the console's and /docs' links carry it, and a request without it still routes.
+        root_path=urlsplit(settings.public_url).path,
         host=args.host,
         port=args.port,
         log_level=level,

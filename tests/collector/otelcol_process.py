@@ -34,9 +34,12 @@ _OWN_PREFIXES = ("OTELCOL_", "TEMPO_", "OTELMON_", "OTEL_")
 
 class Collector:
     def __init__(self, binary: Path, workdir: Path, tempo_endpoint: str, api_url: str, ingest_token: str = "",
-                 config: Path = CONFIG) -> None:
+                 config: Path = CONFIG, extra_configs: tuple[Path, ...] = (),
+                 extra_env: dict[str, str] | None = None) -> None:
         self.binary = binary
         self.config = config
+        # Fragments merged over the config by further --config flags, as the compose overlays do.
+        self.extra_configs = extra_configs
         self.workdir = workdir
         self.queue_dir = workdir / "queue"
         self.log_path = workdir / "otelcol.log"
@@ -50,6 +53,7 @@ class Collector:
             "TEMPO_OTLP_ENDPOINT": tempo_endpoint,
             "OTELMON_API_ENDPOINT": api_url,
             "OTELMON_INGEST_TOKEN": ingest_token,
+            **(extra_env or {}),
         }
         self.process: subprocess.Popen | None = None
 
@@ -80,7 +84,8 @@ class Collector:
         self.workdir.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("a") as log:
             self.process = subprocess.Popen(
-                [str(self.binary), "--config", str(self.config)],
+                [str(self.binary), "--config", str(self.config),
+                 *(arg for extra in self.extra_configs for arg in ("--config", str(extra)))],
                 env=self.env, stdout=log, stderr=subprocess.STDOUT,
             )
         self._wait_healthy(timeout)

@@ -19,8 +19,10 @@ from tests.harness.waiting import answers_ok, wait_until, wait_until_serving
 
 
 class Mailpit:
-    def __init__(self, base_dir: Path) -> None:
+    def __init__(self, base_dir: Path, webroot: str = "/") -> None:
         self.base_dir = base_dir
+        # The path Mailpit serves under (the stack's MP_WEBROOT): /mailpit/ behind the `proxy` profile.
+        self.webroot = webroot
         self.smtp_port = free_port()
         self.http_port = free_port()
         self.url = f"http://127.0.0.1:{self.http_port}"
@@ -34,10 +36,12 @@ class Mailpit:
                 [stack_tools.mailpit(), "--smtp", f"127.0.0.1:{self.smtp_port}",
                  "--listen", f"127.0.0.1:{self.http_port}", "--database", str(self.base_dir / "mailpit.db"),
                  # As the stack runs it (MP_SMTP_AUTH_*), and never asking GitHub for a newer release.
-                 "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check"],
+                 "--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check",
+                 "--webroot", self.webroot],
                 stdout=log, stderr=subprocess.STDOUT,
             )  # fmt: skip
-        wait_until_serving(self.process, lambda: answers_ok(f"{self.url}/readyz"), timeout, "mailpit", self.log_tail)
+        ready = f"{self.url}{self.webroot}readyz"
+        wait_until_serving(self.process, lambda: answers_ok(ready), timeout, "mailpit", self.log_tail)
         return self
 
     def stop(self) -> None:

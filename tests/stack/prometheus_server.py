@@ -118,6 +118,27 @@ def stack_samples(points: int) -> _Series:
         s.add("otelcol_exporter_send_failed_spans", labels, _counter(points, 0.5))
         s.add("otelcol_exporter_queue_size", labels, [float(i % 50) for i in range(points)])
         s.add("otelcol_exporter_queue_capacity", labels, [1000.0] * points)
+
+    # The `host` profile's exporters (configs/prometheus/host-scrape.yml), for the "Host and containers" dashboard.
+    node = {"job": "node", "instance": "host"}
+    for cpu in ("0", "1"):
+        for mode, rate in (("idle", 10.0), ("user", 3.0), ("system", 1.0), ("iowait", 0.2)):
+            s.add("node_cpu_seconds_total", {**node, "cpu": cpu, "mode": mode}, _counter(points, rate))
+    s.add("node_memory_MemTotal_bytes", node, [16e9] * points)
+    s.add("node_memory_MemAvailable_bytes", node, [6e9 + (i % 5) * 1e8 for i in range(points)])
+    disk = {**node, "fstype": "ext4", "mountpoint": "/", "device": "/dev/sda1"}
+    s.add("node_filesystem_size_bytes", disk, [500e9] * points)
+    s.add("node_filesystem_avail_bytes", disk, [200e9] * points)
+    s.add("node_load1", node, [1.5 + (i % 3) * 0.1 for i in range(points)])
+    for name, cores, memory in (("otelmon-api-1", 0.2, 180e6), ("otelmon-nifi-1", 0.8, 2.1e9)):
+        labels = {"job": "cadvisor", "instance": "cadvisor:8080", "name": name}
+        s.add("container_cpu_usage_seconds_total", labels, _counter(points, cores * STEP_SECONDS))
+        s.add("container_memory_working_set_bytes", labels, [memory] * points)
+    for job, success in (("probe-otelmon-api", 1.0), ("probe-tempo", 0.0)):
+        labels = {"job": job, "instance": "blackbox-exporter:9115"}
+        s.add("probe_success", labels, [success] * points)
+        s.add("probe_duration_seconds", labels, [0.02] * points)
+    s.add("push_time_seconds", {"job": "nightly_billing", "instance": ""}, [1.7e9] * points)
     return s
 
 

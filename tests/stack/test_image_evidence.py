@@ -56,9 +56,9 @@ def present(program: str, available: set[str]) -> bool:
     return program in available or Path(program).name in {Path(p).name for p in available}
 
 
-def third_party_images(compose_model: dict) -> set[str]:
+def third_party_images(compose_model_all: dict) -> set[str]:
     images = set()
-    for service in compose_model["services"].values():
+    for service in compose_model_all["services"].values():
         if service.get("build"):
             images.update(dockerfile_from_images(service["build"]))
         else:
@@ -66,22 +66,20 @@ def third_party_images(compose_model: dict) -> set[str]:
     return images
 
 
-def test_every_pinned_image_has_evidence_that_its_tag_exists(compose_model_all_profiles: dict) -> None:
-    compose_model = compose_model_all_profiles  # the optional profiles' images too
-    missing = sorted(image for image in third_party_images(compose_model) if not (EVIDENCE.get(image) or {}).get("tag"))
+def test_every_pinned_image_has_evidence_that_its_tag_exists(compose_model_all: dict) -> None:
+    images = third_party_images(compose_model_all)
+    missing = sorted(image for image in images if not (EVIDENCE.get(image) or {}).get("tag"))
     assert missing == [], f"no recorded evidence for these tags in image_evidence.yaml: {missing}"
 
 
-def test_no_stale_evidence(compose_model_all_profiles: dict) -> None:
-    compose_model = compose_model_all_profiles  # the optional profiles' images too
+def test_no_stale_evidence(compose_model_all: dict) -> None:
     # Evidence for a tag no longer pinned would only mislead the next reader.
-    assert set(EVIDENCE) - third_party_images(compose_model) == set()
+    assert set(EVIDENCE) - third_party_images(compose_model_all) == set()
 
 
-def test_every_healthcheck_runs_a_program_its_image_provably_has(compose_model_all_profiles: dict) -> None:
-    compose_model = compose_model_all_profiles  # the optional profiles' images too
+def test_every_healthcheck_runs_a_program_its_image_provably_has(compose_model_all: dict) -> None:
     problems = []
-    for name, service in sorted(compose_model["services"].items()):
+    for name, service in sorted(compose_model_all["services"].items()):
         check = service.get("healthcheck")
         if not check or check.get("disable"):
             continue

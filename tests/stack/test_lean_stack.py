@@ -41,7 +41,7 @@ def test_the_lean_command_is_valid_compose_and_starts_only_the_core() -> None:
 
 
 # Profiles of optional extras (README): only their own services are off by default.
-OPTIONAL_PROFILES = {"host", "logs"}
+OPTIONAL_PROFILES = {"host", "logs", "jaeger", "proxy"}
 
 
 def test_the_plain_command_still_starts_everything(compose_model: dict) -> None:
