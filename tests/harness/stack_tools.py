@@ -44,6 +44,3 @@ def alertmanager() -> str:
 def amtool() -> str:
     return stack_tool("OTELMON_AMTOOL_BIN")
 
-
-def jaeger() -> str:
-    return stack_tool("OTELMON_JAEGER_BIN")
