@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from otelmon.alertmanager.mapping import to_records
 from otelmon.alertmanager.webhook import WebhookMessage
-from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
+from otelmon.api.deps import get_runtime, read_model, require_token, wake_alerts
 from otelmon.api.responses import otlp_status
 from otelmon.api.runtime import Runtime
 
@@ -37,13 +36,9 @@ _LIMIT_BYTES = 4 * 1024 * 1024
     },
 )
 async def alertmanager_webhook(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    body = await read_body(request, min(runtime.settings.max_body_bytes, _LIMIT_BYTES))
-    try:
-        message = WebhookMessage.model_validate_json(body)
-    except ValidationError as exc:
-        runtime.metrics.ingest_requests.labels("422").inc()
-        detail = exc.errors(include_url=False, include_context=False, include_input=False)
-        return JSONResponse({"detail": detail}, status_code=422)
+    message = await read_model(request, runtime, WebhookMessage, min(runtime.settings.max_body_bytes, _LIMIT_BYTES))
+    if isinstance(message, JSONResponse):
+        return message
     records = to_records(message)
     stored = await run_in_threadpool(runtime.ingestor.store, records.failures, records.runs)
     if stored.rejected:

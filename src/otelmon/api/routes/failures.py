@@ -6,10 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from otelmon.api.deps import get_runtime, read_body, require_token, wake_alerts
+from otelmon.api.deps import get_runtime, read_model, require_token, wake_alerts
 from otelmon.api.responses import otlp_status, problem
 from otelmon.api.runtime import Runtime
 from otelmon.api.schemas import (
@@ -65,13 +64,10 @@ def _store_report(runtime: Runtime, report: FailureReport) -> tuple[int, bool]:
     },
 )
 async def report_failure(request: Request, runtime: Runtime = Depends(get_runtime)) -> JSONResponse:
-    body = await read_body(request, min(runtime.settings.max_body_bytes, _REPORT_LIMIT_BYTES))
-    try:
-        report = FailureReport.model_validate_json(body)
-    except ValidationError as exc:
-        runtime.metrics.ingest_requests.labels("422").inc()
-        detail = exc.errors(include_url=False, include_context=False, include_input=False)
-        return JSONResponse({"detail": detail}, status_code=422)
+    limit = min(runtime.settings.max_body_bytes, _REPORT_LIMIT_BYTES)
+    report = await read_model(request, runtime, FailureReport, limit)
+    if isinstance(report, JSONResponse):
+        return report
     failure_id, created = await run_in_threadpool(_store_report, runtime, report)
     runtime.metrics.ingest_requests.labels("201" if created else "200").inc()
     if created:
